@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define ORR_ERROR (orr_error_quark ())
+
+/**
+ * OrrError:
+ * Errors a user can cause or meet. Each carries a message that names what
+ * was wrong; ODBC errors also carry the driver's SQLSTATE in the message.
+ */
+typedef enum {
+  ORR_ERROR_FAILED,
+  ORR_ERROR_INVALID_ARGUMENT,   /* bad option, parameter or value given by the user */
+  ORR_ERROR_ODBC,               /* the driver or the database refused */
+  ORR_ERROR_CONNECTION,         /* could not connect (unknown DSN, refused, …) */
+  ORR_ERROR_SCRIPT,             /* the user's Python script failed */
+  ORR_ERROR_OUTPUT,             /* OutputDataSet or an output parameter is not usable */
+  ORR_ERROR_PROTOCOL,           /* malformed or truncated message on the wire */
+  ORR_ERROR_SATELLITE,          /* the satellite process died or could not start */
+  ORR_ERROR_CANCELLED,
+  ORR_ERROR_TIMEOUT,
+  ORR_ERROR_LIMIT,              /* a configured limit (result size, output…) was exceeded */
+  ORR_ERROR_UNSUPPORTED,        /* a type or feature Orrery does not handle */
+} OrrError;
+
+GQuark orr_error_quark (void);
+
+G_END_DECLS
