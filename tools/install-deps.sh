@@ -34,7 +34,7 @@ if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
 
-echo "install-deps.sh: installing missing packages: ${missing[*]}" >&2
+echo "install-deps.sh: missing Debian packages: ${missing[*]}" >&2
 
 if [ "$(id -u)" -eq 0 ]; then
   as_root=()

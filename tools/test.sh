@@ -40,6 +40,7 @@ COUNTS_FILE=${ORRERY_COUNTS_FILE:-$BUILD_DIR/orrery-counts.txt}
 PY=/usr/bin/python3
 
 WORK=""
+TEST_PID=""
 PG_STARTED=0
 COUNTED=0
 PASSED=0
@@ -68,12 +69,27 @@ stop_pg() {
   fi
 }
 
-# Always: stop PostgreSQL, remove the temporary directory, write the counts
-# and print the summary as the very last line.
+# Interrupted while the tests run: end meson and everything it started.
+stop_tests() {
+  [ -n "$TEST_PID" ] || return 0
+  kill -TERM -- "-$TEST_PID" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do
+    kill -0 -- "-$TEST_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL -- "-$TEST_PID" 2>/dev/null || true
+  wait "$TEST_PID" 2>/dev/null || true
+  TEST_PID=""
+}
+
+# Always: end the tests if still running, stop PostgreSQL, remove the
+# temporary directory, write the counts and print the summary as the very
+# last line.
 finish() {
   local rc=$?
   set +e
   trap - EXIT INT TERM
+  stop_tests
   stop_pg
   if [ -n "$WORK" ] && [ -d "$WORK" ]; then
     if [ -n "${ORRERY_KEEP_TEST_DIR:-}" ]; then
@@ -110,7 +126,8 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/orrery-test.XXXXXX")
 chmod 0755 "$WORK"   # the server may run as an unprivileged user
 PG_STARTED=1
 "$TOOLS/pg-test-server.sh" start "$WORK"
-eval "$("$TOOLS/pg-test-server.sh" env "$WORK")"
+pg_env=$("$TOOLS/pg-test-server.sh" env "$WORK")
+eval "$pg_env"
 export ORRERY_TEST_PG_PORT PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE
 
 # ---------------------------------------------------------------- 3. ODBC
@@ -218,8 +235,13 @@ if [ -z "${DISPLAY:-}" ]; then
   runner=(xvfb-run -a -s "-screen 0 1280x1024x24 -nolisten tcp")
 fi
 meson_rc=0
-"${runner[@]}" meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 2 \
-  "${meson_test_args[@]}" "$@" || meson_rc=$?
+# In its own session, so that an interrupted run takes meson, Xvfb and the
+# tests down with it (see stop_tests).
+setsid "${runner[@]}" meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 2 \
+  "${meson_test_args[@]}" "$@" &
+TEST_PID=$!
+wait "$TEST_PID" || meson_rc=$?
+TEST_PID=""
 
 # ---------------------------------------------------------------- 6. count
 # testlog.json: one JSON object per test run. TAP tests (protocol from
