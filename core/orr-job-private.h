@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "orr-job.h"
+
+G_BEGIN_DECLS
+
+struct _OrrJob {
+  GObject parent_instance;
+
+  guint64 id;
+  OrrJobSpec *spec;
+  GMainContext *owner_context;   /* where signals are emitted */
+  GCancellable *cancellable;
+
+  GMutex lock;
+  GCond cond;
+  OrrJobState state;             /* written under lock */
+  GError *error;
+  int error_line;
+  char *traceback;
+  OrrSchema *result_schema;
+  GPtrArray *result_batches;
+  GPtrArray *output_params;
+  guint64 rows_in;
+  guint64 rows_out;
+  gint64 submitted_at;
+  gint64 finished_at;
+
+  /* satellite */
+  int pid;
+  int pidfd;
+  gboolean exited;
+  int wait_status;
+  gboolean cancel_requested;
+  gboolean timed_out;
+};
+
+OrrJob *_orr_job_new              (guint64           id,
+                                   const OrrJobSpec *spec);
+/* Called from the job's thread: records and announces a state. */
+void    _orr_job_set_state        (OrrJob      *self,
+                                   OrrJobState  state);
+void    _orr_job_emit_message     (OrrJob            *self,
+                                   OrrJobMessageKind  kind,
+                                   const char        *text);
+void    _orr_job_child_exited     (OrrJob *self,
+                                   int     wait_status);
+void    _orr_job_set_timed_out    (OrrJob *self);
+
+G_END_DECLS

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "orr-batch.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  ORR_JOB_QUEUED,
+  ORR_JOB_FETCHING,
+  ORR_JOB_RUNNING,
+  ORR_JOB_RETURNING,
+  ORR_JOB_SUCCEEDED,
+  ORR_JOB_FAILED,
+  ORR_JOB_CANCELLED,
+} OrrJobState;
+
+typedef enum {
+  ORR_JOB_MESSAGE_STDOUT,
+  ORR_JOB_MESSAGE_STDERR,
+  ORR_JOB_MESSAGE_INFO,     /* the engine's own remarks: cancel escalation, … */
+} OrrJobMessageKind;
+
+const char *orr_job_state_to_string (OrrJobState state);
+
+/**
+ * OrrJobSpec:
+ * What to run. Plain data, copied by orr_engine_submit().
+ */
+typedef struct {
+  char *script;
+  char *input_query;      /* NULL: no input (InputDataSet is empty) */
+  char *input_name;       /* NULL: "InputDataSet" */
+  char *output_name;      /* NULL: "OutputDataSet" */
+  GPtrArray *params;      /* OrrParam, or NULL */
+  char *output_table;     /* NULL: results stay with the job */
+  guint timeout_ms;       /* 0: none */
+  guint64 max_output_bytes; /* 0: the engine's default */
+} OrrJobSpec;
+
+OrrJobSpec *orr_job_spec_new  (void);
+OrrJobSpec *orr_job_spec_copy (const OrrJobSpec *spec);
+void        orr_job_spec_free (OrrJobSpec *spec);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (OrrJobSpec, orr_job_spec_free)
+
+#define ORR_TYPE_JOB (orr_job_get_type ())
+G_DECLARE_FINAL_TYPE (OrrJob, orr_job, ORR, JOB, GObject)
+
+guint64       orr_job_get_id              (OrrJob *self);
+OrrJobState   orr_job_get_state           (OrrJob *self);
+gboolean      orr_job_is_finished         (OrrJob *self);
+const OrrJobSpec *orr_job_get_spec        (OrrJob *self);
+/* The failure, once the job failed or was cancelled; NULL otherwise. */
+const GError *orr_job_get_error           (OrrJob *self);
+/* For script errors: the line in the user's script (0 if unknown) and the traceback. */
+int           orr_job_get_error_line      (OrrJob *self);
+const char   *orr_job_get_traceback       (OrrJob *self);
+/* Results, once succeeded (empty when written to a table). */
+OrrSchema    *orr_job_get_result_schema   (OrrJob *self);
+GPtrArray    *orr_job_get_result_batches  (OrrJob *self);
+GPtrArray    *orr_job_get_output_params   (OrrJob *self);
+guint64       orr_job_get_rows_in         (OrrJob *self);
+guint64       orr_job_get_rows_out        (OrrJob *self);
+/* Microseconds from submit to end (or to now while running). */
+gint64        orr_job_get_elapsed         (OrrJob *self);
+/* The satellite's process id while it runs, 0 otherwise. */
+int           orr_job_get_pid             (OrrJob *self);
+
+/* Thread-safe. Cancels in any state: SQLCancel while fetching, then
+ * SIGTERM and SIGKILL of the satellite. The job ends CANCELLED. */
+void          orr_job_cancel              (OrrJob *self);
+
+/* Blocks the calling thread until the job has finished (for tests, CLI). */
+void          orr_job_wait                (OrrJob *self);
+
+G_END_DECLS
