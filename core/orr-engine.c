@@ -139,11 +139,9 @@ default_satellite_path (void)
 
   if (env && *env)
     return g_strdup (env);
-  /* Run from the build tree: prefer the satellite built alongside. */
-  if (self_exe && g_str_has_prefix (self_exe, g_path_get_dirname (ORRERY_BUILD_SATELLITE)) == FALSE &&
-      g_file_test (installed, G_FILE_TEST_IS_EXECUTABLE))
-    return g_steal_pointer (&installed);
-  if (g_file_test (ORRERY_BUILD_SATELLITE, G_FILE_TEST_IS_EXECUTABLE))
+  /* A program run from the build tree uses the satellite built beside it. */
+  if (self_exe && g_str_has_prefix (self_exe, ORRERY_BUILD_ROOT "/") &&
+      g_file_test (ORRERY_BUILD_SATELLITE, G_FILE_TEST_IS_EXECUTABLE))
     return g_strdup (ORRERY_BUILD_SATELLITE);
   return g_steal_pointer (&installed);
 }
