@@ -283,6 +283,49 @@ reader_main (gpointer data)
   return NULL;
 }
 
+typedef struct {
+  OrrEngine *engine;
+  GSubprocessLauncher *launcher;
+  GSubprocess *process;
+  GError *error;
+  gboolean done;
+} SpawnRequest;
+
+static gboolean
+spawn_cb (gpointer data)
+{
+  SpawnRequest *req = data;
+  GSubprocess *process;
+  GError *error = NULL;
+
+  process = g_subprocess_launcher_spawn (req->launcher, &error, req->engine->satellite_path, "--zygote", NULL);
+  g_mutex_lock (&req->engine->lock);
+  req->process = process;
+  req->error = error;
+  req->done = TRUE;
+  g_cond_broadcast (&req->engine->cond);
+  g_mutex_unlock (&req->engine->lock);
+  return G_SOURCE_REMOVE;
+}
+
+/* The zygote asks the kernel to kill it when its parent goes (PR_SET_PDEATHSIG),
+ * and for Linux the parent is the thread that forked it: a job's thread ends
+ * with its job, so the fork happens on the engine's long-lived timer thread. */
+static GSubprocess *
+spawn_from_timer_thread (OrrEngine           *self,
+                         GSubprocessLauncher *launcher,
+                         GError             **error)
+{
+  SpawnRequest req = { self, launcher, NULL, NULL, FALSE };
+
+  g_main_context_invoke (self->timer_context, spawn_cb, &req);
+  while (!req.done)
+    g_cond_wait (&self->cond, &self->lock);
+  if (req.error)
+    g_propagate_error (error, req.error);
+  return req.process;
+}
+
 static gboolean
 start_zygote_locked (OrrEngine  *self,
                      GError    **error)
@@ -325,7 +368,7 @@ start_zygote_locked (OrrEngine  *self,
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_INHERIT);
   g_subprocess_launcher_set_environ (launcher, (char **) env->pdata);
   g_subprocess_launcher_take_fd (launcher, fds[1], 3);
-  self->zygote = g_subprocess_launcher_spawn (launcher, error, self->satellite_path, "--zygote", NULL);
+  self->zygote = spawn_from_timer_thread (self, launcher, error);
   if (self->zygote == NULL)
     {
       close (fds[0]);
