@@ -327,6 +327,48 @@ test_errors (gconstpointer data)
 }
 
 static void
+test_malformed_reply (gconstpointer data)
+{
+  const Target *target = data;
+  g_autoptr(OrrConnection) conn = connect_or_skip (target);
+  const char *scripts[] = {
+    /* A frame header with a bad magic number, written straight to the job socket. */
+    "import os, socket, stat\n"
+    "for fd in range(3, 64):\n"
+    "    try:\n"
+    "        if stat.S_ISSOCK(os.fstat(fd).st_mode):\n"
+    "            os.write(fd, b'GARBAGE!' * 4)\n"
+    "    except OSError:\n"
+    "        pass\n",
+    /* A valid header announcing more payload than ever comes, then exit. */
+    "import os, stat, struct\n"
+    "for fd in range(3, 64):\n"
+    "    try:\n"
+    "        if stat.S_ISSOCK(os.fstat(fd).st_mode):\n"
+    "            os.write(fd, struct.pack('<IHHII', 0x5752524f, 1, 21, 1000, 0) + b'abc')\n"
+    "    except OSError:\n"
+    "        pass\n"
+    "os._exit(0)\n",
+  };
+
+  g_test_summary ("A satellite that sends a malformed or truncated message fails its job with a protocol "
+                  "error; the engine carries on with the next job");
+  if (conn == NULL)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (scripts); i++)
+    {
+      g_autoptr(OrrJob) job = run_job (conn, scripts[i], NULL, NULL, NULL, 5000);
+      g_autoptr(OrrJob) next = NULL;
+
+      g_assert_cmpint (orr_job_get_state (job), ==, ORR_JOB_FAILED);
+      g_assert_error ((GError *) orr_job_get_error (job), ORR_ERROR, ORR_ERROR_PROTOCOL);
+      g_test_message ("%s", orr_job_get_error (job)->message);
+      next = run_job (conn, "OutputDataSet = InputDataSet", "SELECT 1 AS still_here", NULL, NULL, 0);
+      assert_succeeded (next);
+    }
+}
+
+static void
 test_unknown_dsn (void)
 {
   g_autoptr(OrrConnection) conn = orr_connection_new ("orrery_no_such_dsn");
@@ -566,6 +608,8 @@ main (int argc, char **argv)
       g_test_add_data_func (cancel, t, test_cancel);
       g_test_add_data_func (params, t, test_params);
       g_test_add_data_func (output, t, test_output_table);
+      if (i == 0)
+        g_test_add_data_func ("/Orr/Engine/sqlite/malformed-reply", t, test_malformed_reply);
     }
   g_test_add_func ("/Orr/Engine/unknown-dsn", test_unknown_dsn);
   g_test_add_func ("/Orr/Engine/param-errors", test_param_errors);
