@@ -690,6 +690,30 @@ format_decimal (gint64 v,
   return g_string_free (s, FALSE);
 }
 
+/* The shortest text that reads back as the same number (5.1, not
+ * 5.0999999999999996), always with the C locale's decimal point. */
+static char *
+format_shortest (double   value,
+                 gboolean single)
+{
+  static const char * const double_formats[] = { "%.15g", "%.16g", "%.17g" };
+  static const char * const float_formats[] = { "%.6g", "%.7g", "%.8g", "%.9g" };
+  const char * const *formats = single ? float_formats : double_formats;
+  guint n = single ? G_N_ELEMENTS (float_formats) : G_N_ELEMENTS (double_formats);
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  for (guint i = 0; i < n; i++)
+    {
+      double back;
+
+      g_ascii_formatd (buf, sizeof buf, formats[i], value);
+      back = g_ascii_strtod (buf, NULL);
+      if (single ? (float) back == (float) value : back == value)
+        break;
+    }
+  return g_strdup (buf);
+}
+
 char *
 orr_batch_format_value (OrrBatch *self,
                         guint     column,
@@ -717,24 +741,9 @@ orr_batch_format_value (OrrBatch *self,
     case ORR_DATA_TYPE_INT64:
       return g_strdup_printf ("%" G_GINT64_FORMAT, ((const gint64 *) col.values)[row]);
     case ORR_DATA_TYPE_FLOAT32:
-      {
-        char buf[G_ASCII_DTOSTR_BUF_SIZE];
-        /* Shortest text that reads back to the same float. */
-        g_snprintf (buf, sizeof buf, "%.9g", (double) ((const float *) col.values)[row]);
-        for (int prec = 6; prec <= 9; prec++)
-          {
-            char tmp[G_ASCII_DTOSTR_BUF_SIZE];
-            g_snprintf (tmp, sizeof tmp, "%.*g", prec, (double) ((const float *) col.values)[row]);
-            if ((float) g_ascii_strtod (tmp, NULL) == ((const float *) col.values)[row])
-              return g_strdup (tmp);
-          }
-        return g_strdup (buf);
-      }
+      return format_shortest (((const float *) col.values)[row], TRUE);
     case ORR_DATA_TYPE_FLOAT64:
-      {
-        char buf[G_ASCII_DTOSTR_BUF_SIZE];
-        return g_strdup (g_ascii_dtostr (buf, sizeof buf, ((const double *) col.values)[row]));
-      }
+      return format_shortest (((const double *) col.values)[row], FALSE);
     case ORR_DATA_TYPE_DECIMAL:
       return format_decimal (((const gint64 *) col.values)[row], field->scale);
     case ORR_DATA_TYPE_TEXT:
