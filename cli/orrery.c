@@ -238,6 +238,54 @@ print_json (OrrSchema *schema, GPtrArray *batches)
   fwrite (out->str, 1, out->len, stdout);
 }
 
+/* Terminal columns a string takes: CJK and emoji take two, combining marks none. */
+static glong
+display_width (const char *text)
+{
+  glong width = 0;
+
+  for (const char *p = text; *p; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (g_unichar_iszerowidth (c))
+        continue;
+      width += g_unichar_iswide (c) ? 2 : 1;
+    }
+  return width;
+}
+
+/* Appends @text padded or cut (with an ellipsis) to exactly @width columns. */
+static void
+append_cell (GString *out, const char *text, glong width)
+{
+  glong used = 0;
+  const char *p;
+
+  if (display_width (text) <= width)
+    {
+      g_string_append (out, text);
+      used = display_width (text);
+    }
+  else
+    {
+      for (p = text; *p; p = g_utf8_next_char (p))
+        {
+          gunichar c = g_utf8_get_char (p);
+          glong w = g_unichar_iszerowidth (c) ? 0 : g_unichar_iswide (c) ? 2 : 1;
+
+          if (used + w > width - 1)
+            break;
+          g_string_append_unichar (out, c);
+          used += w;
+        }
+      g_string_append (out, "…");
+      used++;
+    }
+  for (; used < width; used++)
+    g_string_append_c (out, ' ');
+}
+
 static void
 print_table (OrrSchema *schema, GPtrArray *batches, guint64 rows)
 {
@@ -248,7 +296,7 @@ print_table (OrrSchema *schema, GPtrArray *batches, guint64 rows)
   if (n_columns == 0)
     return;
   for (guint c = 0; c < n_columns; c++)
-    widths[c] = MAX (g_utf8_strlen (orr_schema_get_field (schema, c)->name, -1), 4);
+    widths[c] = MAX (display_width (orr_schema_get_field (schema, c)->name), 4);
   for (guint b = 0; b < batches->len; b++)
     {
       OrrBatch *batch = g_ptr_array_index (batches, b);
@@ -257,28 +305,16 @@ print_table (OrrSchema *schema, GPtrArray *batches, guint64 rows)
           {
             g_autofree char *v = orr_batch_format_value (batch, c, r);
             if (v)
-              widths[c] = MAX (widths[c], MIN (g_utf8_strlen (v, -1), 60));
+              widths[c] = MAX (widths[c], MIN (display_width (v), 60));
           }
     }
 
-#define CELL(text, width) G_STMT_START { \
-    const char *t_ = (text); \
-    glong len_ = g_utf8_strlen (t_, -1); \
-    if (len_ > (width)) { \
-      const char *end_ = g_utf8_offset_to_pointer (t_, (width) - 1); \
-      g_string_append_len (out, t_, end_ - t_); \
-      g_string_append (out, "…"); \
-    } else { \
-      g_string_append (out, t_); \
-      for (glong i_ = len_; i_ < (width); i_++) g_string_append_c (out, ' '); \
-    } \
-  } G_STMT_END
 
   for (guint c = 0; c < n_columns; c++)
     {
       if (c)
         g_string_append (out, " ");
-      CELL (orr_schema_get_field (schema, c)->name, widths[c]);
+      append_cell (out, orr_schema_get_field (schema, c)->name, widths[c]);
     }
   g_string_append_c (out, '\n');
   for (guint c = 0; c < n_columns; c++)
@@ -299,7 +335,7 @@ print_table (OrrSchema *schema, GPtrArray *batches, guint64 rows)
               g_autofree char *v = orr_batch_format_value (batch, c, r);
               if (c)
                 g_string_append (out, " ");
-              CELL (v ? v : "NULL", widths[c]);
+              append_cell (out, v ? v : "NULL", widths[c]);
             }
           g_string_append_c (out, '\n');
           if (out->len > 1 << 20)
@@ -309,7 +345,6 @@ print_table (OrrSchema *schema, GPtrArray *batches, guint64 rows)
             }
         }
     }
-#undef CELL
   g_string_append_printf (out, "\n");
   g_string_append_printf (out, g_dngettext (GETTEXT_PACKAGE, "(%" G_GUINT64_FORMAT " row affected)\n",
                                             "(%" G_GUINT64_FORMAT " rows affected)\n", rows), rows);
