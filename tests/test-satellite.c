@@ -791,20 +791,26 @@ test_stdout_streamed (void)
       "import pandas as pd\n"
       "OutputDataSet = pd.DataFrame({'x': [1]})\n",
   };
-  g_autoptr(OrrWireMessage) first = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *text = NULL;
+  g_autoptr(GString) early = g_string_new (NULL);
   g_autoptr(Reply) r = NULL;
   gint64 start;
+  guint n_text;
 
   g_test_summary ("What the script prints reaches the engine while it runs, before the result");
   send_job (sat->sock, &spec);
   start = g_get_monotonic_time ();
-  first = recv_message (sat->sock);
-  g_assert_cmpint (first->type, ==, ORR_WIRE_STDOUT);
-  text = orr_wire_decode_string (first->payload, &error);
-  g_assert_no_error (error);
-  g_assert_cmpstr (text, ==, "first line\n");
+  while (strchr (early->str, '\n') == NULL)
+    {
+      g_autoptr(OrrWireMessage) msg = recv_message (sat->sock);
+      g_autoptr(GError) error = NULL;
+      g_autofree char *text = NULL;
+
+      g_assert_cmpint (msg->type, ==, ORR_WIRE_STDOUT);
+      text = orr_wire_decode_string (msg->payload, &error);
+      g_assert_no_error (error);
+      g_string_append (early, text);
+    }
+  g_assert_cmpstr (early->str, ==, "first line\n");
   /* It came before the script's 1.5 s sleep ended. */
   g_assert_cmpint (g_get_monotonic_time () - start, <, 1400 * G_TIME_SPAN_MILLISECOND);
 
@@ -813,9 +819,12 @@ test_stdout_streamed (void)
   assert_success (r);
   g_assert_cmpstr (r->err->str, ==, "to stderr\n");
   g_assert_cmpstr (r->out->str, ==, "no newline");
+  /* stderr's text, then stdout's, then the result. */
+  for (n_text = 0; g_array_index (r->order, OrrWireType, n_text) != ORR_WIRE_RESULT_SCHEMA; n_text++)
+    ;
   g_assert_cmpint (g_array_index (r->order, OrrWireType, 0), ==, ORR_WIRE_STDERR);
-  g_assert_cmpint (g_array_index (r->order, OrrWireType, 1), ==, ORR_WIRE_STDOUT);
-  g_assert_cmpint (g_array_index (r->order, OrrWireType, 2), ==, ORR_WIRE_RESULT_SCHEMA);
+  g_assert_cmpint (g_array_index (r->order, OrrWireType, n_text - 1), ==, ORR_WIRE_STDOUT);
+  g_assert_cmpint (g_array_index (r->order, OrrWireType, n_text), ==, ORR_WIRE_RESULT_SCHEMA);
 }
 
 static void
@@ -884,30 +893,41 @@ test_runtime_error (void)
   g_test_summary ("A runtime error keeps what was printed before it, and its traceback "
                   "starts at the script's own frame with the script's line");
   r = run_script ("print('before')\n"
-                  "def f(d):\n"
+                  "x = 1 / 0\n");
+  assert_failure (r, "ZeroDivisionError", "division by zero");
+  g_assert_cmpstr (r->out->str, ==, "before\n");
+  g_assert_cmpint (g_array_index (r->order, OrrWireType, 0), ==, ORR_WIRE_STDOUT);
+  g_assert_cmpint (r->error.line, ==, 2);
+  g_assert_cmpstr (r->error.traceback, ==,
+                   "Traceback (most recent call last):\n"
+                   "  File \"<script>\", line 2, in <module>\n"
+                   "    x = 1 / 0\n"
+                   "        ~~^~~\n"
+                   "ZeroDivisionError: division by zero\n");
+
+  /* The line is that of the innermost frame in the script. */
+  g_clear_pointer (&r, reply_free);
+  r = run_script ("def f(d):\n"
                   "    return d / 0\n"
                   "f(1)\n");
   assert_failure (r, "ZeroDivisionError", "division by zero");
-  g_assert_cmpstr (r->out->str, ==, "before\n");
-  g_assert_cmpint (r->error.line, ==, 3);
-  g_assert_cmpstr (r->error.traceback, ==,
-                   "Traceback (most recent call last):\n"
-                   "  File \"<script>\", line 4, in <module>\n"
-                   "    f(1)\n"
-                   "  File \"<script>\", line 3, in f\n"
-                   "    return d / 0\n"
-                   "           ~~^~~\n"
-                   "ZeroDivisionError: division by zero\n");
-  g_assert_cmpint (g_array_index (r->order, OrrWireType, 0), ==, ORR_WIRE_STDOUT);
-
-  g_clear_pointer (&r, reply_free);
-  r = run_script ("print('x')\n"
-                  "import pandas as pd; pd.DataFrame({'a': [1]})['b']\n");
-  assert_failure (r, "KeyError", "'b'");
   g_assert_cmpint (r->error.line, ==, 2);
   g_assert_true (g_str_has_prefix (r->error.traceback,
                                    "Traceback (most recent call last):\n"
-                                   "  File \"<script>\", line 2, in <module>\n"));
+                                   "  File \"<script>\", line 3, in <module>\n"
+                                   "    f(1)\n"
+                                   "  File \"<script>\", line 2, in f\n"));
+
+  /* Library frames below the script stay, the glue's above it do not. */
+  g_clear_pointer (&r, reply_free);
+  r = run_script ("import pandas as pd\n"
+                  "pd.DataFrame({'a': [1]})['b']\n");
+  assert_failure (r, "KeyError", "'b'");
+  g_assert_cmpint (r->error.line, ==, 2);
+  g_assert_nonnull (strstr (r->error.traceback,
+                            "Traceback (most recent call last):\n"
+                            "  File \"<script>\", line 2, in <module>\n"));
+  g_assert_true (g_str_has_suffix (r->error.traceback, "KeyError: 'b'\n"));
   g_assert_null (strstr (r->error.traceback, "orrery_satellite"));
 }
 
@@ -1354,6 +1374,20 @@ test_zygote (void)
   g_assert_cmpint (satellite_wait (zygote), ==, 0);
 }
 
+static void
+test_zygote_malformed (void)
+{
+  g_autoptr(Satellite) zygote = satellite_start ("--zygote", G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(OrrWireMessage) ready = recv_message (zygote->sock);
+  g_autoptr(GBytes) empty = g_bytes_new (NULL, 0);
+
+  g_test_summary ("A message other than FORK with a socket makes the zygote exit with status 2");
+  g_assert_cmpint (ready->type, ==, ORR_WIRE_READY);
+  /* FORK without the job socket it must carry. */
+  send_message (zygote->sock, ORR_WIRE_FORK, empty, -1);
+  expect_protocol_failure (zygote);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1385,7 +1419,8 @@ main (int    argc,
   g_test_add_func ("/satellite/protocol/malformed", test_protocol_malformed);
   g_test_add_func ("/satellite/protocol/bad-batch", test_protocol_bad_batch);
   g_test_add_func ("/satellite/usage", test_usage);
-  g_test_add_func ("/satellite/zygote", test_zygote);
+  g_test_add_func ("/satellite/zygote/jobs", test_zygote);
+  g_test_add_func ("/satellite/zygote/malformed", test_zygote_malformed);
 
   return g_test_run ();
 }

@@ -213,16 +213,18 @@ zygote_fork (Zygote *z,
 {
   g_autoptr(GBytes) payload = NULL;
   gint32 pid;
+  int errsv;
 
   PyOS_BeforeFork ();
   pid = fork ();
+  errsv = errno;
   if (pid == 0)
     zygote_child (z, job_fd);
   PyOS_AfterFork_Parent ();
 
   close (job_fd);
   if (pid < 0)
-    fprintf (stderr, "orrery-satellite: cannot fork: %s\n", g_strerror (errno));
+    fprintf (stderr, "orrery-satellite: cannot fork: %s\n", g_strerror (errsv));
   else
     g_hash_table_add (z->children, GINT_TO_POINTER (pid));
   /* A pid of -1 tells the engine the fork failed. */
