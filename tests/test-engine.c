@@ -369,6 +369,30 @@ test_malformed_reply (gconstpointer data)
 }
 
 static void
+test_satellite_death (gconstpointer data)
+{
+  const Target *target = data;
+  g_autoptr(OrrConnection) conn = connect_or_skip (target);
+  const char *cases[][2] = {
+    { "import os, signal\nprint('going down')\nos.kill(os.getpid(), signal.SIGSEGV)", "killed by signal 11 (SIGSEGV)" },
+    { "import os\nos._exit(3)", "exit code 3" },
+  };
+
+  g_test_summary ("A satellite that dies without a result fails its job with the cause: signal or exit code");
+  if (conn == NULL)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(OrrJob) job = run_job (conn, cases[i][0], NULL, NULL, NULL, 0);
+
+      g_assert_cmpint (orr_job_get_state (job), ==, ORR_JOB_FAILED);
+      g_assert_error ((GError *) orr_job_get_error (job), ORR_ERROR, ORR_ERROR_SATELLITE);
+      if (strstr (orr_job_get_error (job)->message, cases[i][1]) == NULL)
+        g_error ("“%s” lacks “%s”", orr_job_get_error (job)->message, cases[i][1]);
+    }
+}
+
+static void
 test_unknown_dsn (void)
 {
   g_autoptr(OrrConnection) conn = orr_connection_new ("orrery_no_such_dsn");
@@ -609,7 +633,10 @@ main (int argc, char **argv)
       g_test_add_data_func (params, t, test_params);
       g_test_add_data_func (output, t, test_output_table);
       if (i == 0)
-        g_test_add_data_func ("/Orr/Engine/sqlite/malformed-reply", t, test_malformed_reply);
+        {
+          g_test_add_data_func ("/Orr/Engine/sqlite/malformed-reply", t, test_malformed_reply);
+          g_test_add_data_func ("/Orr/Engine/sqlite/satellite-death", t, test_satellite_death);
+        }
     }
   g_test_add_func ("/Orr/Engine/unknown-dsn", test_unknown_dsn);
   g_test_add_func ("/Orr/Engine/param-errors", test_param_errors);
