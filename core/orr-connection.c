@@ -10,6 +10,7 @@
 
 #include "orr-connection.h"
 #include "orr-error.h"
+#include "orr-wire.h"
 
 #define DEFAULT_BATCH_ROWS 16384
 #define STAGING_BUDGET (32u * 1024u * 1024u)
@@ -776,12 +777,134 @@ plan_column (OrrConnection *conn,
   return TRUE;
 }
 
+/* Binds @params (OrrValue) as input parameters 1…n of @stmt. The buffers
+ * live in @keep until the statement has run. */
+static gboolean
+bind_values (OrrConnection  *self,
+             SQLHSTMT        stmt,
+             GPtrArray      *params,
+             GPtrArray      *keep,
+             GError        **error)
+{
+  for (guint i = 0; params && i < params->len; i++)
+    {
+      const OrrValue *v = g_ptr_array_index (params, i);
+      SQLLEN *ind = g_new0 (SQLLEN, 1);
+      SQLSMALLINT c_type = SQL_C_CHAR, sql_type = SQL_VARCHAR;
+      SQLULEN size = 1;
+      SQLSMALLINT digits = 0;
+      gpointer buffer = NULL;
+      SQLLEN buffer_len = 0;
+
+      g_ptr_array_add (keep, ind);
+      if (v->is_null)
+        *ind = SQL_NULL_DATA;
+      switch (v->type)
+        {
+        case ORR_DATA_TYPE_BOOL:
+        case ORR_DATA_TYPE_INT16:
+        case ORR_DATA_TYPE_INT32:
+        case ORR_DATA_TYPE_INT64:
+          {
+            gint64 *n = g_new0 (gint64, 1);
+            *n = v->type == ORR_DATA_TYPE_BOOL ? (v->v.b ? 1 : 0) : v->v.i;
+            c_type = SQL_C_SBIGINT;
+            sql_type = SQL_BIGINT;
+            size = 19;
+            buffer = n;
+            buffer_len = sizeof *n;
+          }
+          break;
+        case ORR_DATA_TYPE_FLOAT32:
+        case ORR_DATA_TYPE_FLOAT64:
+        case ORR_DATA_TYPE_DECIMAL:
+          {
+            double *f = g_new0 (double, 1);
+            *f = v->v.f;
+            c_type = SQL_C_DOUBLE;
+            sql_type = SQL_DOUBLE;
+            size = 15;
+            buffer = f;
+            buffer_len = sizeof *f;
+          }
+          break;
+        case ORR_DATA_TYPE_TEXT:
+          {
+            gsize len = 0;
+            const char *text = v->bytes ? g_bytes_get_data (v->bytes, &len) : "";
+
+            if (self->wide)
+              {
+                glong units = 0;
+                SQLWCHAR *w = utf8_to_sqlwchar (text ? text : "", len, &units);
+
+                if (w == NULL)
+                  {
+                    g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT, "A parameter is not valid UTF-8");
+                    return FALSE;
+                  }
+                c_type = SQL_C_WCHAR;
+                sql_type = SQL_WVARCHAR;
+                size = MAX (units, 1);
+                buffer = w;
+                buffer_len = units * sizeof (SQLWCHAR);
+              }
+            else
+              {
+                c_type = SQL_C_CHAR;
+                sql_type = SQL_VARCHAR;
+                size = MAX (len, 1);
+                buffer = g_strndup (text ? text : "", len);
+                buffer_len = len;
+              }
+            if (!v->is_null)
+              *ind = buffer_len;
+          }
+          break;
+        default:
+          {
+            g_autofree char *text = orr_value_to_string (v);
+            c_type = SQL_C_CHAR;
+            sql_type = SQL_VARCHAR;
+            size = MAX (strlen (text), 1);
+            buffer_len = strlen (text);
+            buffer = g_steal_pointer (&text);
+            if (!v->is_null)
+              *ind = buffer_len;
+          }
+          break;
+        }
+      if (buffer)
+        g_ptr_array_add (keep, buffer);
+      if (!v->is_null && *ind == 0 && c_type != SQL_C_CHAR && c_type != SQL_C_WCHAR)
+        *ind = buffer_len;
+      if (!SQL_SUCCEEDED (SQLBindParameter (stmt, i + 1, SQL_PARAM_INPUT, c_type, sql_type, size, digits,
+                                            buffer, buffer_len, ind)))
+        {
+          set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, stmt, "Cannot bind a query parameter");
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 OrrCursor *
 orr_connection_execute (OrrConnection  *self,
                         const char     *sql,
                         GCancellable   *cancellable,
                         GError        **error)
 {
+  return orr_connection_execute_params (self, sql, NULL, cancellable, error);
+}
+
+OrrCursor *
+orr_connection_execute_params (OrrConnection  *self,
+                               const char     *sql,
+                               GPtrArray      *params,
+                               GCancellable   *cancellable,
+                               GError        **error)
+{
+  g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(OrrCursor) cursor = NULL;
   SQLSMALLINT n_columns = 0;
   SQLRETURN rc;
@@ -807,6 +930,9 @@ orr_connection_execute (OrrConnection  *self,
       set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_DBC, self->dbc, "Cannot create a statement");
       return NULL;
     }
+
+  if (!bind_values (self, cursor->stmt, params, keep, error))
+    return NULL;
 
   if (cancellable)
     handler = g_cancellable_connect (cancellable, G_CALLBACK (cancelled_cb), cursor, NULL);
@@ -1260,6 +1386,18 @@ orr_connection_execute_update (OrrConnection  *self,
                                GError        **error)
 {
   g_autoptr(OrrCursor) cursor = orr_connection_execute (self, sql, cancellable, error);
+
+  return cursor != NULL;
+}
+
+gboolean
+orr_connection_execute_update_params (OrrConnection  *self,
+                                      const char     *sql,
+                                      GPtrArray      *params,
+                                      GCancellable   *cancellable,
+                                      GError        **error)
+{
+  g_autoptr(OrrCursor) cursor = orr_connection_execute_params (self, sql, params, cancellable, error);
 
   return cursor != NULL;
 }

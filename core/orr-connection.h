@@ -50,11 +50,23 @@ OrrCursor     *orr_connection_execute          (OrrConnection  *self,
                                                 const char     *sql,
                                                 GCancellable   *cancellable,
                                                 GError        **error);
+/* The same with @params (OrrValue, NULL allowed) bound to its ? markers. */
+OrrCursor     *orr_connection_execute_params   (OrrConnection  *self,
+                                                const char     *sql,
+                                                GPtrArray      *params,
+                                                GCancellable   *cancellable,
+                                                GError        **error);
 /* Runs a statement that returns no rows. */
 gboolean       orr_connection_execute_update   (OrrConnection  *self,
                                                 const char     *sql,
                                                 GCancellable   *cancellable,
                                                 GError        **error);
+
+gboolean       orr_connection_execute_update_params (OrrConnection  *self,
+                                                     const char     *sql,
+                                                     GPtrArray      *params,
+                                                     GCancellable   *cancellable,
+                                                     GError        **error);
 
 /* Runs @sql in a worker thread and collects every batch (for small results:
  * the console's catalog queries). Finish returns a GPtrArray of OrrBatch. */
