@@ -477,7 +477,9 @@ _orr_batch_seal (OrrBatch       *self,
                        "Cannot trim shared batch memory: %s", g_strerror (errsv));
           return FALSE;
         }
-      /* F_SEAL_WRITE needs every writable shared mapping gone. */
+      /* F_SEAL_WRITE needs every writable shared mapping gone. From here on
+       * the batch is never writable again, whether sealing succeeds or not. */
+      self->writable = FALSE;
       munmap (self->base, self->mapped);
       self->base = NULL;
       self->mapped = 0;
@@ -714,6 +716,57 @@ format_shortest (double   value,
   return g_strdup (buf);
 }
 
+/* Proleptic Gregorian date of a day count from 1970-01-01 (H. Hinnant's
+ * civil_from_days): exact for any day count an int64 of microseconds can
+ * hold, where GDate stops at year 1 and wraps after year 65535. */
+static void
+civil_from_days (gint64  days,
+                 gint64 *year,
+                 int    *month,
+                 int    *day)
+{
+  gint64 z = days + 719468;
+  gint64 era = (z >= 0 ? z : z - 146096) / 146097;
+  gint64 doe = z - era * 146097;
+  gint64 yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  gint64 doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  gint64 mp = (5 * doy + 2) / 153;
+
+  *day = (int) (doy - (153 * mp + 2) / 5 + 1);
+  *month = (int) (mp < 10 ? mp + 3 : mp - 9);
+  *year = yoe + era * 400 + (*month <= 2);
+}
+
+/* ISO 8601 YYYY-MM-DD; outside 0000..9999, a sign or more digits. */
+static void
+append_date (GString *s,
+             gint64   days)
+{
+  gint64 year;
+  int month, day;
+
+  civil_from_days (days, &year, &month, &day);
+  if (year < 0)
+    g_string_append_printf (s, "-%04" G_GINT64_FORMAT, -year);
+  else
+    g_string_append_printf (s, "%04" G_GINT64_FORMAT, year);
+  g_string_append_printf (s, "-%02d-%02d", month, day);
+}
+
+/* HH:MM:SS[.ffffff] for 0 <= us < one day. */
+static void
+append_time (GString *s,
+             gint64   us)
+{
+  gint64 secs = us / G_USEC_PER_SEC;
+  int frac = (int) (us % G_USEC_PER_SEC);
+
+  g_string_append_printf (s, "%02d:%02d:%02d",
+                          (int) (secs / 3600), (int) (secs / 60 % 60), (int) (secs % 60));
+  if (frac)
+    g_string_append_printf (s, ".%06d", frac);
+}
+
 char *
 orr_batch_format_value (OrrBatch *self,
                         guint     column,
@@ -761,52 +814,40 @@ orr_batch_format_value (OrrBatch *self,
       }
     case ORR_DATA_TYPE_DATE:
       {
-        g_autoptr(GDate) d = g_date_new_dmy (1, 1, 1970);
-        gint32 days = ((const gint32 *) col.values)[row];
-        char buf[32];
+        GString *s = g_string_new (NULL);
 
-        if (days >= 0)
-          g_date_add_days (d, days);
-        else
-          g_date_subtract_days (d, -days);
-        g_snprintf (buf, sizeof buf, "%04d-%02d-%02d",
-                    g_date_get_year (d), g_date_get_month (d), g_date_get_day (d));
-        return g_strdup (buf);
+        append_date (s, ((const gint32 *) col.values)[row]);
+        return g_string_free (s, FALSE);
       }
     case ORR_DATA_TYPE_TIME:
       {
+        const gint64 day = G_GINT64_CONSTANT (86400) * G_USEC_PER_SEC;
         gint64 us = ((const gint64 *) col.values)[row];
-        gint64 secs = us / G_USEC_PER_SEC;
-        int frac = us % G_USEC_PER_SEC;
+        GString *s = g_string_new (NULL);
 
-        if (frac)
-          return g_strdup_printf ("%02d:%02d:%02d.%06d", (int) (secs / 3600), (int) (secs / 60 % 60),
-                                  (int) (secs % 60), frac);
-        return g_strdup_printf ("%02d:%02d:%02d", (int) (secs / 3600), (int) (secs / 60 % 60),
-                                (int) (secs % 60));
+        /* Not a time of day (a peer can send any int64): say so. */
+        if (us < 0 || us >= day)
+          g_string_append_printf (s, "%" G_GINT64_FORMAT " µs", us);
+        else
+          append_time (s, us);
+        return g_string_free (s, FALSE);
       }
     case ORR_DATA_TYPE_TIMESTAMP:
       {
+        const gint64 day = G_GINT64_CONSTANT (86400) * G_USEC_PER_SEC;
         gint64 us = ((const gint64 *) col.values)[row];
-        gint64 days = us >= 0 ? us / ((gint64) 86400 * G_USEC_PER_SEC)
-                              : -((-us + (gint64) 86400 * G_USEC_PER_SEC - 1) / ((gint64) 86400 * G_USEC_PER_SEC));
-        gint64 rest = us - days * (gint64) 86400 * G_USEC_PER_SEC;
-        g_autoptr(GDate) d = g_date_new_dmy (1, 1, 1970);
-        gint64 secs = rest / G_USEC_PER_SEC;
-        int frac = rest % G_USEC_PER_SEC;
-        char date[32];
+        gint64 days = us / day, rest = us % day;   /* floor division without negating */
+        GString *s = g_string_new (NULL);
 
-        if (days >= 0)
-          g_date_add_days (d, days);
-        else
-          g_date_subtract_days (d, -days);
-        g_snprintf (date, sizeof date, "%04d-%02d-%02d",
-                    g_date_get_year (d), g_date_get_month (d), g_date_get_day (d));
-        if (frac)
-          return g_strdup_printf ("%s %02d:%02d:%02d.%06d", date, (int) (secs / 3600),
-                                  (int) (secs / 60 % 60), (int) (secs % 60), frac);
-        return g_strdup_printf ("%s %02d:%02d:%02d", date, (int) (secs / 3600),
-                                (int) (secs / 60 % 60), (int) (secs % 60));
+        if (rest < 0)
+          {
+            rest += day;
+            days--;
+          }
+        append_date (s, days);
+        g_string_append_c (s, ' ');
+        append_time (s, rest);
+        return g_string_free (s, FALSE);
       }
     case ORR_DATA_TYPE_INVALID:
     default:
