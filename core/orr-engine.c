@@ -226,7 +226,8 @@ reader_main (gpointer data)
     {
       g_autoptr(OrrWireMessage) msg = NULL;
       g_autoptr(GError) error = NULL;
-      gint32 values[2];
+      gint32 values[1];
+      gint64 exited[ORR_WIRE_EXITED_N_VALUES];
 
       msg = orr_wire_recv (control, &error);
       if (msg == NULL)
@@ -248,15 +249,23 @@ reader_main (gpointer data)
           g_cond_broadcast (&self->cond);
           g_mutex_unlock (&self->lock);
         }
-      else if (msg->type == ORR_WIRE_EXITED && orr_wire_decode_i32s (msg->payload, values, 2, NULL))
+      else if (msg->type == ORR_WIRE_EXITED &&
+               orr_wire_decode_i64s (msg->payload, exited, ORR_WIRE_EXITED_N_VALUES, NULL))
         {
           OrrJob *job;
 
           g_mutex_lock (&self->lock);
-          job = g_hash_table_lookup (self->jobs_by_pid, GINT_TO_POINTER (values[0]));
-          g_hash_table_remove (self->jobs_by_pid, GINT_TO_POINTER (values[0]));
+          job = g_hash_table_lookup (self->jobs_by_pid, GINT_TO_POINTER ((int) exited[0]));
+          g_hash_table_remove (self->jobs_by_pid, GINT_TO_POINTER ((int) exited[0]));
           if (job)
-            _orr_job_child_exited (job, values[1]);
+            {
+              job->cpu_user_us = exited[2];
+              job->cpu_system_us = exited[3];
+              job->peak_memory_bytes = exited[4] * 1024;
+              job->bytes_read = exited[5] * 512;
+              job->bytes_written = exited[6] * 512;
+              _orr_job_child_exited (job, (int) exited[1]);
+            }
           g_mutex_unlock (&self->lock);
         }
       else

@@ -32,6 +32,12 @@ struct _OrrJob {
   int pidfd;
   gboolean exited;
   int wait_status;
+  /* the satellite's resource use, from its rusage once it exited */
+  gint64 cpu_user_us;
+  gint64 cpu_system_us;
+  gint64 peak_memory_bytes;
+  gint64 bytes_read;
+  gint64 bytes_written;
   gboolean cancel_requested;
   gboolean timed_out;
 };

@@ -747,6 +747,27 @@ orr_wire_decode_i32s (GBytes *payload, gint32 *values, guint n, GError **error)
 }
 
 GBytes *
+orr_wire_encode_i64s (const gint64 *values, guint n)
+{
+  GByteArray *out = g_byte_array_new ();
+
+  for (guint i = 0; i < n; i++)
+    put_i64 (out, values[i]);
+  return g_byte_array_free_to_bytes (out);
+}
+
+gboolean
+orr_wire_decode_i64s (GBytes *payload, gint64 *values, guint n, GError **error)
+{
+  Reader r;
+
+  reader_init (&r, payload);
+  for (guint i = 0; i < n; i++)
+    values[i] = get_i64 (&r, "integer");
+  return reader_finish (&r, "integers", error);
+}
+
+GBytes *
 orr_wire_encode_u64 (guint64 value)
 {
   GByteArray *out = g_byte_array_new ();

@@ -49,7 +49,8 @@ typedef enum {
   /* engine ↔ zygote */
   ORR_WIRE_FORK = 30,         /* empty + job socket fd */
   ORR_WIRE_FORKED = 31,       /* i32 pid */
-  ORR_WIRE_EXITED = 32,       /* i32 pid, i32 wait status */
+  ORR_WIRE_EXITED = 32,       /* i64 × 7: pid, wait status, user and system CPU µs,
+                               * peak RSS KiB, blocks read and written (rusage) */
 } OrrWireType;
 
 typedef struct {
@@ -131,6 +132,7 @@ GBytes *orr_wire_encode_params  (GPtrArray *params);
 GBytes *orr_wire_encode_error   (const OrrWireError *err);
 GBytes *orr_wire_encode_i32s    (const gint32 *values, guint n);
 GBytes *orr_wire_encode_u64     (guint64 value);
+GBytes *orr_wire_encode_i64s    (const gint64 *values, guint n);
 
 /* ---- decoding (each checks the whole payload) -------------------------- */
 
@@ -143,6 +145,9 @@ GPtrArray *orr_wire_decode_params (GBytes *payload, GError **error);
 gboolean orr_wire_decode_error   (GBytes *payload, OrrWireError *out, GError **error);
 gboolean orr_wire_decode_i32s    (GBytes *payload, gint32 *values, guint n, GError **error);
 gboolean orr_wire_decode_u64     (GBytes *payload, guint64 *value, GError **error);
+gboolean orr_wire_decode_i64s    (GBytes *payload, gint64 *values, guint n, GError **error);
+
+#define ORR_WIRE_EXITED_N_VALUES 7
 
 /* Parses a frame header. Returns FALSE with a protocol error if it is not one. */
 gboolean orr_wire_parse_header   (const guint8 header[ORR_WIRE_HEADER_SIZE],

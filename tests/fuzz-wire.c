@@ -210,6 +210,7 @@ static void
 fuzz_numbers (GBytes *payload)
 {
   gint32 values[2];
+  gint64 wide[ORR_WIRE_EXITED_N_VALUES];
   guint64 count;
 
   for (guint n = 1; n <= 2; n++)
@@ -225,6 +226,18 @@ fuzz_numbers (GBytes *payload)
       else
         check_protocol_error (error, "i32s");
     }
+  {
+    g_autoptr(GError) error = NULL;
+
+    if (orr_wire_decode_i64s (payload, wide, ORR_WIRE_EXITED_N_VALUES, &error))
+      {
+        g_autoptr(GBytes) again = orr_wire_encode_i64s (wide, ORR_WIRE_EXITED_N_VALUES);
+
+        check_same (payload, again, "i64s");
+      }
+    else
+      check_protocol_error (error, "i64s");
+  }
   {
     g_autoptr(GError) error = NULL;
 

@@ -1300,7 +1300,8 @@ zygote_run_one (Satellite *zygote,
   g_autoptr(GError) error = NULL;
   JobSpec spec = { .script = script };
   int sv[2];
-  gint32 pid, exited[2];
+  gint32 pid;
+  gint64 exited[ORR_WIRE_EXITED_N_VALUES];
 
   g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
   send_message (zygote->sock, ORR_WIRE_FORK, empty, sv[1]);
@@ -1322,11 +1323,14 @@ zygote_run_one (Satellite *zygote,
     g_autoptr(OrrWireMessage) msg = recv_message (zygote->sock);
 
     g_assert_cmpint (msg->type, ==, ORR_WIRE_EXITED);
-    orr_wire_decode_i32s (msg->payload, exited, 2, &error);
+    orr_wire_decode_i64s (msg->payload, exited, ORR_WIRE_EXITED_N_VALUES, &error);
     g_assert_no_error (error);
     g_assert_cmpint (exited[0], ==, pid);
-    g_assert_true (WIFEXITED (exited[1]));
-    (*reply_out)->status = WEXITSTATUS (exited[1]);
+    g_assert_true (WIFEXITED ((int) exited[1]));
+    (*reply_out)->status = WEXITSTATUS ((int) exited[1]);
+    /* The zygote reports the child's resource use from its rusage. */
+    g_assert_cmpint (exited[2] + exited[3], >, 0);
+    g_assert_cmpint (exited[4], >, 1024);
   }
   return pid;
 }

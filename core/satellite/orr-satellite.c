@@ -15,6 +15,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -236,19 +237,25 @@ static void
 zygote_reap (Zygote *z)
 {
   struct signalfd_siginfo info;
+  struct rusage usage;
   int wstatus;
   pid_t pid;
 
   while (read (z->signal_fd, &info, sizeof info) > 0)
     ;
-  while ((pid = waitpid (-1, &wstatus, WNOHANG)) > 0)
+  while ((pid = wait4 (-1, &wstatus, WNOHANG, &usage)) > 0)
     {
-      gint32 values[2] = { pid, wstatus };
+      gint64 values[ORR_WIRE_EXITED_N_VALUES] = {
+        pid, wstatus,
+        (gint64) usage.ru_utime.tv_sec * G_USEC_PER_SEC + usage.ru_utime.tv_usec,
+        (gint64) usage.ru_stime.tv_sec * G_USEC_PER_SEC + usage.ru_stime.tv_usec,
+        usage.ru_maxrss, usage.ru_inblock, usage.ru_oublock,
+      };
       g_autoptr(GBytes) payload = NULL;
 
       if (!g_hash_table_remove (z->children, GINT_TO_POINTER (pid)))
         continue;
-      payload = orr_wire_encode_i32s (values, 2);
+      payload = orr_wire_encode_i64s (values, ORR_WIRE_EXITED_N_VALUES);
       zygote_send (z, ORR_WIRE_EXITED, payload);
     }
 }
