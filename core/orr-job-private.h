@@ -2,6 +2,7 @@
 #pragma once
 
 #include "orr-job.h"
+#include "orr-limits.h"
 
 G_BEGIN_DECLS
 
@@ -10,6 +11,7 @@ struct _OrrJob {
 
   guint64 id;
   OrrJobSpec *spec;
+  OrrLimits *limits;             /* of the job's pool, set at admission */
   GMainContext *owner_context;   /* where signals are emitted */
   GCancellable *cancellable;
 

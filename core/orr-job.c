@@ -83,6 +83,7 @@ orr_job_finalize (GObject *object)
   OrrJob *self = ORR_JOB (object);
 
   g_clear_pointer (&self->spec, orr_job_spec_free);
+  g_clear_pointer (&self->limits, orr_limits_free);
   g_clear_pointer (&self->owner_context, g_main_context_unref);
   g_clear_object (&self->cancellable);
   g_clear_error (&self->error);
@@ -129,6 +130,7 @@ orr_job_init (OrrJob *self)
   g_cond_init (&self->cond);
   self->pidfd = -1;
   self->cancellable = g_cancellable_new ();
+  self->limits = orr_limits_new ("default");
   self->result_batches = g_ptr_array_new_with_free_func ((GDestroyNotify) orr_batch_unref);
   self->output_params = g_ptr_array_new_with_free_func ((GDestroyNotify) orr_param_free);
 }
