@@ -12,37 +12,25 @@
 #include "orr-demo.h"
 #include "orr-engine.h"
 #include "orr-error.h"
-
-enum {
-  EXIT_OK = 0,
-  EXIT_JOB_FAILED = 1,
-  EXIT_USAGE = 2,
-  EXIT_CONNECTION = 3,
-};
-
-typedef enum {
-  FORMAT_TABLE,
-  FORMAT_CSV,
-  FORMAT_JSON,
-} Format;
+#include "orrery-cli.h"
 
 /* Global options, shared by every command. */
 static char *opt_dsn;
 static char *opt_connection;
 
-static const GOptionEntry global_entries[] = {
+const GOptionEntry global_entries[] = {
   { "dsn", 0, 0, G_OPTION_ARG_STRING, &opt_dsn, N_("ODBC data source name (default: $ORRERY_DSN, else the demo database)"), N_("NAME") },
   { "connection", 0, 0, G_OPTION_ARG_STRING, &opt_connection, N_("Full ODBC connection string"), N_("STRING") },
   { NULL }
 };
 
-static void
+void
 print_error (const char *message)
 {
   g_printerr ("orrery: %s\n", message);
 }
 
-static int
+int
 usage_error (GOptionContext *context, const char *message)
 {
   g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
@@ -51,7 +39,7 @@ usage_error (GOptionContext *context, const char *message)
   return EXIT_USAGE;
 }
 
-static gboolean
+gboolean
 parse_format (const char *text, Format *format, GError **error)
 {
   if (text == NULL || g_strcmp0 (text, "table") == 0)
@@ -69,7 +57,7 @@ parse_format (const char *text, Format *format, GError **error)
   return TRUE;
 }
 
-static OrrConnection *
+OrrConnection *
 open_connection (GError **error)
 {
   g_autofree char *target = NULL;
@@ -163,7 +151,7 @@ json_value (GString *out, OrrDataType type, const char *value)
     json_string (out, value);
 }
 
-static void
+void
 print_csv (OrrSchema *schema, GPtrArray *batches)
 {
   g_autoptr(GString) out = g_string_new (NULL);
@@ -200,7 +188,7 @@ print_csv (OrrSchema *schema, GPtrArray *batches)
   fwrite (out->str, 1, out->len, stdout);
 }
 
-static void
+void
 print_json (OrrSchema *schema, GPtrArray *batches)
 {
   g_autoptr(GString) out = g_string_new ("[");
@@ -286,7 +274,7 @@ append_cell (GString *out, const char *text, glong width)
     g_string_append_c (out, ' ');
 }
 
-static void
+void
 print_table (OrrSchema *schema, GPtrArray *batches, guint64 rows)
 {
   guint n_columns = orr_schema_get_n_fields (schema);
@@ -591,6 +579,7 @@ cmd_status (int argc, char **argv)
   g_print (_("Database:    %s %s\n"), orr_connection_get_dbms_name (connection),
            orr_connection_get_dbms_version (connection));
   g_print (_("Driver:      %s\n"), orr_connection_get_driver_name (connection));
+  print_catalog_status (connection);
 
   engine = orr_engine_new ();
   if (!orr_engine_warm_up (engine, &error))
@@ -613,8 +602,15 @@ print_usage (FILE *stream)
                            "  orrery [--dsn NAME | --connection STRING] COMMAND [OPTIONS…]\n"
                            "\n"
                            "Commands:\n"
-                           "  run       Run a Python script over a query's rows\n"
-                           "  status    Show the connection and the Python runtime\n"
+                           "  run          Run a Python script over a query's rows\n"
+                           "  status       Show the connection, the catalog and the Python runtime\n"
+                           "  enable       Allow external scripts on the database\n"
+                           "  disable      Forbid external scripts on the database\n"
+                           "  grant P      Grant EXECUTE ANY EXTERNAL SCRIPT to a login or role\n"
+                           "  revoke P     Revoke it\n"
+                           "  permissions  List principals and who may run scripts\n"
+                           "  pool …       List, create, alter, drop resource pools; assign principals\n"
+                           "  log          Show the job log\n"
                            "\n"
                            "Without --dsn, --connection or $ORRERY_DSN, Orrery opens its demo database.\n"
                            "Run “orrery COMMAND --help” for a command's options.\n"));
@@ -677,6 +673,20 @@ main (int argc, char **argv)
       rc = cmd_run (args->len - 1, (char **) args->pdata);
     else if (g_str_equal (command, "status"))
       rc = cmd_status (args->len - 1, (char **) args->pdata);
+    else if (g_str_equal (command, "enable"))
+      rc = cmd_enable (args->len - 1, (char **) args->pdata);
+    else if (g_str_equal (command, "disable"))
+      rc = cmd_disable (args->len - 1, (char **) args->pdata);
+    else if (g_str_equal (command, "grant"))
+      rc = cmd_grant (args->len - 1, (char **) args->pdata);
+    else if (g_str_equal (command, "revoke"))
+      rc = cmd_revoke (args->len - 1, (char **) args->pdata);
+    else if (g_str_equal (command, "permissions"))
+      rc = cmd_permissions (args->len - 1, (char **) args->pdata);
+    else if (g_str_equal (command, "pool"))
+      rc = cmd_pool (args->len - 1, (char **) args->pdata);
+    else if (g_str_equal (command, "log"))
+      rc = cmd_log (args->len - 1, (char **) args->pdata);
     else
       {
         g_printerr (_("orrery: unknown command “%s”\n\n"), command);

@@ -861,6 +861,36 @@ bind_values (OrrConnection  *self,
               *ind = buffer_len;
           }
           break;
+        case ORR_DATA_TYPE_DATE:
+        case ORR_DATA_TYPE_TIMESTAMP:
+          {
+            SQL_TIMESTAMP_STRUCT *ts = g_new0 (SQL_TIMESTAMP_STRUCT, 1);
+            g_autofree char *text = orr_value_to_string (v);
+            int y = 1970, mo = 1, d = 1, h = 0, mi = 0, sec = 0, us = 0;
+
+            sscanf (text, "%d-%d-%d %d:%d:%d.%d", &y, &mo, &d, &h, &mi, &sec, &us);
+            ts->year = y; ts->month = mo; ts->day = d;
+            ts->hour = h; ts->minute = mi; ts->second = sec;
+            ts->fraction = (SQLUINTEGER) us * 1000;
+            if (v->type == ORR_DATA_TYPE_DATE)
+              {
+                c_type = SQL_C_TYPE_DATE;
+                sql_type = SQL_TYPE_DATE;
+                size = 10;
+                buffer_len = sizeof (SQL_DATE_STRUCT);
+              }
+            else
+              {
+                c_type = SQL_C_TYPE_TIMESTAMP;
+                sql_type = SQL_TYPE_TIMESTAMP;
+                size = 26;
+                digits = 6;
+                buffer_len = sizeof *ts;
+              }
+            /* SQL_DATE_STRUCT is the first three fields of the timestamp's. */
+            buffer = ts;
+          }
+          break;
         default:
           {
             g_autofree char *text = orr_value_to_string (v);
@@ -1388,6 +1418,37 @@ orr_connection_execute_update (OrrConnection  *self,
   g_autoptr(OrrCursor) cursor = orr_connection_execute (self, sql, cancellable, error);
 
   return cursor != NULL;
+}
+
+gboolean
+orr_connection_begin (OrrConnection  *self,
+                      GError        **error)
+{
+  gboolean ok;
+
+  g_mutex_lock (&self->lock);
+  ok = SQL_SUCCEEDED (SQLSetConnectAttr (self->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER) SQL_AUTOCOMMIT_OFF, 0));
+  if (!ok)
+    set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_DBC, self->dbc, "Cannot start a transaction");
+  g_mutex_unlock (&self->lock);
+  return ok;
+}
+
+gboolean
+orr_connection_end (OrrConnection  *self,
+                    gboolean        commit,
+                    GError        **error)
+{
+  gboolean ok;
+
+  g_mutex_lock (&self->lock);
+  ok = SQL_SUCCEEDED (SQLEndTran (SQL_HANDLE_DBC, self->dbc, commit ? SQL_COMMIT : SQL_ROLLBACK));
+  if (!ok)
+    set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_DBC, self->dbc,
+                    commit ? "Committing the transaction failed" : "Rolling back the transaction failed");
+  SQLSetConnectAttr (self->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER) SQL_AUTOCOMMIT_ON, 0);
+  g_mutex_unlock (&self->lock);
+  return ok;
 }
 
 gboolean

@@ -68,6 +68,13 @@ gboolean       orr_connection_execute_update_params (OrrConnection  *self,
                                                      GCancellable   *cancellable,
                                                      GError        **error);
 
+/* A transaction: everything until orr_connection_end() commits or rolls back. */
+gboolean       orr_connection_begin            (OrrConnection  *self,
+                                                GError        **error);
+gboolean       orr_connection_end              (OrrConnection  *self,
+                                                gboolean        commit,
+                                                GError        **error);
+
 /* Runs @sql in a worker thread and collects every batch (for small results:
  * the console's catalog queries). Finish returns a GPtrArray of OrrBatch. */
 void           orr_connection_query_async      (OrrConnection       *self,

@@ -25,6 +25,10 @@ typedef enum {
   ORR_ERROR_TIMEOUT,
   ORR_ERROR_LIMIT,              /* a configured limit (result size, output…) was exceeded */
   ORR_ERROR_UNSUPPORTED,        /* a type or feature Orrery does not handle */
+  ORR_ERROR_DISABLED,           /* external scripts are not enabled on the database */
+  ORR_ERROR_PERMISSION_DENIED,  /* the principal lacks the permission or is not an administrator */
+  ORR_ERROR_NOT_FOUND,          /* no such pool or principal */
+  ORR_ERROR_QUEUE_TIMEOUT,      /* the pool stayed full for longer than the job may wait */
 } OrrError;
 
 GQuark orr_error_quark (void);

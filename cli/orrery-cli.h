@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "orr-connection.h"
+
+G_BEGIN_DECLS
+
+enum {
+  EXIT_OK = 0,
+  EXIT_JOB_FAILED = 1,   /* the job or the requested change failed */
+  EXIT_USAGE = 2,
+  EXIT_CONNECTION = 3,
+};
+
+typedef enum {
+  FORMAT_TABLE,
+  FORMAT_CSV,
+  FORMAT_JSON,
+} Format;
+
+extern const GOptionEntry global_entries[];
+
+void           print_error     (const char *message);
+int            usage_error     (GOptionContext *context,
+                                const char     *message);
+gboolean       parse_format    (const char  *text,
+                                Format      *format,
+                                GError     **error);
+OrrConnection *open_connection (GError **error);
+void           print_csv       (OrrSchema *schema,
+                                GPtrArray *batches);
+void           print_json      (OrrSchema *schema,
+                                GPtrArray *batches);
+void           print_table     (OrrSchema *schema,
+                                GPtrArray *batches,
+                                guint64    rows);
+
+/* Governance commands (orrery-governance.c). */
+int cmd_enable      (int argc, char **argv);
+int cmd_disable     (int argc, char **argv);
+int cmd_grant       (int argc, char **argv);
+int cmd_revoke      (int argc, char **argv);
+int cmd_permissions (int argc, char **argv);
+int cmd_pool        (int argc, char **argv);
+int cmd_log         (int argc, char **argv);
+/* Lines of `orrery status` about the catalog. */
+void print_catalog_status (OrrConnection *connection);
+
+G_END_DECLS
