@@ -501,6 +501,8 @@ cmd_run (int argc, char **argv)
   g_source_remove (sigint);
   g_source_remove (sigterm);
 
+  if (orr_job_get_log_error (job))
+    g_printerr (_("orrery: warning: %s\n"), orr_job_get_log_error (job)->message);
   job_error = orr_job_get_error (job);
   if (job_error)
     {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "orr-catalog.h"
 #include "orr-connection.h"
 #include "orr-demo.h"
 #include "orr-error.h"
@@ -165,6 +166,14 @@ create_demo (const char *driver, const char *path, GError **error)
   g_ptr_array_index (batches, 0) = sales;
   if (!orr_connection_write_table (conn, "sales", sales_schema, batches, NULL, error))
     goto fail;
+  /* The demo is the user's own file, so the user administers it: external
+   * scripts start enabled, as a newcomer expects. */
+  {
+    g_autoptr(OrrCatalog) catalog = orr_catalog_new (conn);
+
+    if (!orr_catalog_enable (catalog, error))
+      goto fail;
+  }
   orr_connection_close (conn);
 
   /* Appears whole or not at all. */

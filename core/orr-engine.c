@@ -13,9 +13,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "orr-catalog.h"
 #include "orr-engine.h"
 #include "orr-error.h"
 #include "orr-job-private.h"
+#include "orr-pool-slot.h"
 #include "orr-wire.h"
 
 #define ZYGOTE_READY_TIMEOUT_MS 60000
@@ -23,6 +25,7 @@
 #define KILL_GRACE_MS 100
 #define DEFAULT_MAX_OUTPUT_BYTES (G_GUINT64_CONSTANT (4) << 30)
 #define MAX_MESSAGE_BYTES (16u << 20)
+#define DEFAULT_QUEUE_TIMEOUT_MS 30000
 
 struct _OrrEngine {
   GObject parent_instance;
@@ -54,6 +57,9 @@ typedef struct {
   OrrConnection *connection;
   OrrJob *job;
   int sock;
+  OrrCatalog *catalog;
+  gboolean rejected;      /* refused at admission or by the queue */
+  gint64 started_at;      /* wall clock, µs */
 } JobRun;
 
 /* ------------------------------------------------------------ lifecycle */
@@ -731,11 +737,67 @@ fail:
   return FALSE;
 }
 
+/* Exactly one row per job in the catalog's job log, whatever the outcome;
+ * a failure to write it is reported, never turned into a job failure. */
+static void
+log_job (JobRun *run, OrrOutcome outcome)
+{
+  OrrJob *job = run->job;
+  g_autoptr(GError) error = NULL;
+  OrrJobRecord record = { 0 };
+  const char *principal;
+  int version;
+
+  version = orr_catalog_get_version (run->catalog, &error);
+  if (version == 0)
+    return;   /* no catalog yet: nothing to log into (the job was rejected as disabled) */
+  principal = version > 0 ? orr_catalog_get_principal (run->catalog, &error) : NULL;
+  if (principal)
+    {
+      record.principal = g_strdup (principal);
+      record.pool = g_strdup (job->limits->pool);
+      record.started_at = run->started_at;
+      record.ended_at = g_get_real_time ();
+      record.outcome = outcome;
+      record.error_text = job->error ? g_strdup (job->error->message) : NULL;
+      record.script = g_strdup (job->spec->script);
+      record.input_query = g_strdup (job->spec->input_query);
+      record.rows_in = job->rows_in;
+      record.rows_out = job->rows_out;
+      if (job->exited)
+        {
+          record.cpu_seconds = (job->cpu_user_us + job->cpu_system_us) / (double) G_USEC_PER_SEC;
+          record.peak_memory_bytes = job->peak_memory_bytes;
+          record.bytes_read = job->bytes_read;
+          record.bytes_written = job->bytes_written;
+        }
+      else
+        {
+          /* No satellite ran (rejected, or failed before it started). */
+          record.cpu_seconds = job->pid ? -1 : 0;
+          record.peak_memory_bytes = job->pid ? -1 : 0;
+          record.bytes_read = job->pid ? -1 : 0;
+          record.bytes_written = job->pid ? -1 : 0;
+        }
+      orr_catalog_log_job (run->catalog, &record, &error);
+      orr_job_record_clear (&record);
+    }
+  if (error)
+    {
+      g_mutex_lock (&job->lock);
+      g_clear_error (&job->log_error);
+      job->log_error = g_error_copy (error);
+      g_mutex_unlock (&job->lock);
+      _orr_job_emit_message (job, ORR_JOB_MESSAGE_INFO, error->message);
+    }
+}
+
 static void
 finish_job (JobRun *run, GError *error)
 {
   OrrJob *job = run->job;
   OrrJobState final = ORR_JOB_SUCCEEDED;
+  OrrOutcome outcome = ORR_OUTCOME_SUCCEEDED;
 
   kill_satellite (job, job_stopped (job));
 
@@ -745,21 +807,33 @@ finish_job (JobRun *run, GError *error)
       if (job->timed_out)
         {
           g_clear_error (&error);
-          g_set_error (&error, ORR_ERROR, ORR_ERROR_TIMEOUT, "timeout after %g s",
-                       job->spec->timeout_ms / 1000.0);
+          g_set_error (&error, ORR_ERROR, ORR_ERROR_TIMEOUT, "timeout after %g s", job->timeout_ms / 1000.0);
           final = ORR_JOB_FAILED;
+          outcome = ORR_OUTCOME_KILLED;
         }
       else if (job->cancel_requested)
         {
           g_clear_error (&error);
           g_set_error (&error, ORR_ERROR, ORR_ERROR_CANCELLED, "The job was cancelled");
           final = ORR_JOB_CANCELLED;
+          outcome = ORR_OUTCOME_CANCELLED;
         }
       else
-        final = ORR_JOB_FAILED;
+        {
+          final = ORR_JOB_FAILED;
+          if (run->rejected)
+            outcome = ORR_OUTCOME_REJECTED;
+          else if (job->exited && WIFSIGNALED (job->wait_status))
+            outcome = ORR_OUTCOME_KILLED;
+          else
+            outcome = ORR_OUTCOME_FAILED;
+        }
       job->error = error;
       g_mutex_unlock (&job->lock);
     }
+  /* Logged before the final state is announced: a caller that exits on it
+   * (the CLI) must not cut the log write short. */
+  log_job (run, outcome);
   _orr_job_set_state (job, final);
 }
 
@@ -773,10 +847,44 @@ job_thread (gpointer data)
   GSource *timeout = NULL;
   OrrWireJob wire_job = { 0 };
   int fds[2] = { -1, -1 };
+  g_autoptr(OrrPoolSlot) slot = NULL;
+  OrrLimits *limits;
 
-  if (job->spec->timeout_ms > 0)
+  run->started_at = g_get_real_time ();
+  run->catalog = orr_catalog_new (run->connection);
+
+  /* Admission before any Python runs: enabled, granted, and the pool's limits. */
+  limits = orr_catalog_admit (run->catalog, &error);
+  if (limits == NULL)
     {
-      timeout = g_timeout_source_new (job->spec->timeout_ms);
+      run->rejected = TRUE;
+      goto out;
+    }
+  orr_limits_free (job->limits);
+  job->limits = limits;
+  job->timeout_ms = job->spec->timeout_ms;
+  if (limits->timeout_ms && (job->timeout_ms == 0 || limits->timeout_ms < job->timeout_ms))
+    job->timeout_ms = limits->timeout_ms;
+
+  /* The pool's running jobs are counted host-wide; past the maximum, wait. */
+  if (limits->max_processes > 0)
+    {
+      g_autofree char *scope = orr_catalog_dup_scope (run->catalog);
+
+      slot = orr_pool_slot_acquire (scope, limits->pool, limits->max_processes,
+                                    job->spec->queue_timeout_ms ? job->spec->queue_timeout_ms
+                                                                : DEFAULT_QUEUE_TIMEOUT_MS,
+                                    job->cancellable, &error);
+      if (slot == NULL)
+        {
+          run->rejected = !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+          goto out;
+        }
+    }
+
+  if (job->timeout_ms > 0)
+    {
+      timeout = g_timeout_source_new (job->timeout_ms);
       g_source_set_callback (timeout, timeout_cb, g_object_ref (job), g_object_unref);
       g_source_attach (timeout, run->engine->timer_context);
     }
@@ -839,6 +947,7 @@ out:
     g_hash_table_remove (run->engine->jobs_by_pid, GINT_TO_POINTER (job->pid));
   g_mutex_unlock (&run->engine->lock);
 
+  g_clear_object (&run->catalog);
   g_object_unref (run->connection);
   g_object_unref (run->engine);
   g_object_unref (run->job);

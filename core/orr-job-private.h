@@ -40,6 +40,8 @@ struct _OrrJob {
   gint64 peak_memory_bytes;
   gint64 bytes_read;
   gint64 bytes_written;
+  guint timeout_ms;              /* the job's and its pool's, whichever is shorter */
+  GError *log_error;             /* the job log could not be written */
   gboolean cancel_requested;
   gboolean timed_out;
 };

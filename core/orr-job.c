@@ -53,6 +53,7 @@ orr_job_spec_copy (const OrrJobSpec *spec)
   copy->output_name = g_strdup (spec->output_name ? spec->output_name : "OutputDataSet");
   copy->output_table = g_strdup (spec->output_table);
   copy->timeout_ms = spec->timeout_ms;
+  copy->queue_timeout_ms = spec->queue_timeout_ms;
   copy->max_output_bytes = spec->max_output_bytes;
   copy->params = g_ptr_array_new_with_free_func ((GDestroyNotify) orr_param_free);
   for (guint i = 0; spec->params && i < spec->params->len; i++)
@@ -87,6 +88,7 @@ orr_job_finalize (GObject *object)
   g_clear_pointer (&self->owner_context, g_main_context_unref);
   g_clear_object (&self->cancellable);
   g_clear_error (&self->error);
+  g_clear_error (&self->log_error);
   g_free (self->traceback);
   g_clear_pointer (&self->result_schema, orr_schema_unref);
   g_clear_pointer (&self->result_batches, g_ptr_array_unref);
@@ -266,6 +268,12 @@ const GError *
 orr_job_get_error (OrrJob *self)
 {
   return self->error;
+}
+
+const GError *
+orr_job_get_log_error (OrrJob *self)
+{
+  return self->log_error;
 }
 
 int

@@ -38,6 +38,7 @@ typedef struct {
   char *output_table;     /* NULL: results stay with the job */
   guint timeout_ms;       /* 0: none */
   guint64 max_output_bytes; /* 0: the engine's default */
+  guint queue_timeout_ms; /* how long to wait for room in the pool; 0: 30 s */
 } OrrJobSpec;
 
 OrrJobSpec *orr_job_spec_new  (void);
@@ -54,6 +55,9 @@ gboolean      orr_job_is_finished         (OrrJob *self);
 const OrrJobSpec *orr_job_get_spec        (OrrJob *self);
 /* The failure, once the job failed or was cancelled; NULL otherwise. */
 const GError *orr_job_get_error           (OrrJob *self);
+/* Set when the job could not be recorded in the job log (the job's own
+ * outcome stands). */
+const GError *orr_job_get_log_error       (OrrJob *self);
 /* For script errors: the line in the user's script (0 if unknown) and the traceback. */
 int           orr_job_get_error_line      (OrrJob *self);
 const char   *orr_job_get_traceback       (OrrJob *self);

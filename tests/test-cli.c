@@ -177,6 +177,10 @@ test_pg_hello (void)
       g_test_skip ("ORRERY_TEST_PG_DSN is not set: run the suite with tools/test.sh");
       return;
     }
+  run_cli (&r, "--dsn", dsn, "enable", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  result_clear (&r);
+  memset (&r, 0, sizeof r);
   run_cli (&r, "--dsn", dsn, "run", "-e", "OutputDataSet = InputDataSet", "--input", "SELECT 1 AS hello", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_cmpstr (r.out, ==, "hello\n-----\n1    \n\n(1 row affected)\n");

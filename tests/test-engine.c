@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "orr-catalog.h"
 #include "orr-engine.h"
 #include "orr-error.h"
 
@@ -39,6 +40,13 @@ connect_or_skip (const Target *target)
   conn = orr_connection_new (dsn);
   orr_connection_open (conn, NULL, &error);
   g_assert_no_error (error);
+  /* The test runs as the database's administrator: switch external scripts on. */
+  {
+    g_autoptr(OrrCatalog) catalog = orr_catalog_new (conn);
+
+    orr_catalog_enable (catalog, &error);
+    g_assert_no_error (error);
+  }
   return g_steal_pointer (&conn);
 }
 
