@@ -823,7 +823,10 @@ finish_job (JobRun *run, GError *error)
           final = ORR_JOB_FAILED;
           if (run->rejected)
             outcome = ORR_OUTCOME_REJECTED;
-          else if (job->exited && WIFSIGNALED (job->wait_status))
+          /* Killed: it died of a signal without a result (the engine's own
+           * SIGTERM after an error does not count). */
+          else if (g_error_matches (error, ORR_ERROR, ORR_ERROR_SATELLITE) &&
+                   job->exited && WIFSIGNALED (job->wait_status))
             outcome = ORR_OUTCOME_KILLED;
           else
             outcome = ORR_OUTCOME_FAILED;
