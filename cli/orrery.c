@@ -34,8 +34,13 @@ int
 usage_error (GOptionContext *context, const char *message)
 {
   g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
+  g_auto(GStrv) lines = g_strsplit (help, "\n", 3);
 
-  g_printerr ("orrery: %s\n\n%s", message, help);
+  /* The message and the usage line; the whole help is one --help away. */
+  g_printerr ("orrery: %s\n", message);
+  if (lines[0] && lines[1])
+    g_printerr ("%s\n%s\n", lines[0], lines[1]);
+  g_printerr ("%s\n", _("Add --help to see every option."));
   return EXIT_USAGE;
 }
 

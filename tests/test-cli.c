@@ -147,7 +147,7 @@ test_usage_errors (void)
 static void
 test_help (void)
 {
-  const char *commands[] = { "run", "status" };
+  const char *commands[] = { "run", "status", "enable", "disable", "grant", "revoke", "permissions", "log" };
 
   g_test_summary ("--help works for the program and for every command");
   {
@@ -186,6 +186,93 @@ test_pg_hello (void)
   g_assert_cmpstr (r.out, ==, "hello\n-----\n1    \n\n(1 row affected)\n");
 }
 
+static void
+expect (Result *r, int status, const char *fragment, const char *first, ...)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  va_list ap;
+
+  va_start (ap, first);
+  for (const char *a = first; a; a = va_arg (ap, const char *))
+    g_ptr_array_add (args, (char *) a);
+  va_end (ap);
+  while (args->len < 12)
+    g_ptr_array_add (args, NULL);
+  result_clear (r);
+  memset (r, 0, sizeof *r);
+  run_cli (r, args->pdata[0], args->pdata[1], args->pdata[2], args->pdata[3], args->pdata[4], args->pdata[5],
+           args->pdata[6], args->pdata[7], args->pdata[8], args->pdata[9], args->pdata[10], NULL);
+  if (status >= 0)
+    g_assert_cmpint (r->status, ==, status);
+  if (fragment && strstr (r->out, fragment) == NULL && strstr (r->err, fragment) == NULL)
+    g_error ("output lacks “%s”:\n%s\n%s", fragment, r->out, r->err);
+}
+
+static void
+test_pg_dba_flow (void)
+{
+  const char *admin = g_getenv ("ORRERY_TEST_PG_CONN");
+  g_autoptr(GRegex) uid = NULL;
+  g_autofree char *analyst = NULL;
+  g_auto(Result) r = { 0 };
+
+  g_test_summary ("A DBA's whole flow with the CLI against PostgreSQL: enable, grant a role, pools, "
+                  "the analyst runs in its pool, the log shows it; the analyst cannot change anything");
+  if (admin == NULL)
+    {
+      g_test_skip ("ORRERY_TEST_PG_CONN is not set: run the suite with tools/test.sh");
+      return;
+    }
+  uid = g_regex_new ("Uid=[^;]*;Pwd=[^;]*", G_REGEX_CASELESS, 0, NULL);
+  analyst = g_regex_replace_literal (uid, admin, -1, 0, "Uid=orr_cli_analyst;Pwd=cli-pw", 0, NULL);
+
+  expect (&r, 0, NULL, "--connection", admin, "run", "-e", "pass", NULL);
+  expect (&r, 0, "External scripts are enabled.", "--connection", admin, "enable", NULL);
+  /* Roles through SQL, as a DBA would create them. */
+  expect (&r, 0, NULL, "--connection", admin, "run", "-e", "pass", "--input",
+          "DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'orr_cli_team') THEN"
+          " CREATE ROLE orr_cli_team; CREATE ROLE orr_cli_analyst LOGIN PASSWORD 'cli-pw' IN ROLE orr_cli_team;"
+          " END IF; END$$", NULL);
+  /* From a clean slate, whatever an earlier run left. */
+  expect (&r, 0, NULL, "--connection", admin, "revoke", "orr_cli_team", NULL);
+  expect (&r, 0, NULL, "--connection", admin, "revoke", "orr_cli_analyst", NULL);
+  expect (&r, 1, "does not have the EXECUTE ANY EXTERNAL SCRIPT permission", "--connection", analyst,
+          "run", "-e", "pass", NULL);
+  expect (&r, 0, "Granted EXECUTE ANY EXTERNAL SCRIPT to orr_cli_team.", "--connection", admin,
+          "grant", "orr_cli_team", NULL);
+  expect (&r, 0, "orr_cli_analyst,login,true,orr_cli_team", "--connection", admin, "permissions",
+          "--format", "csv", NULL);
+  expect (&r, 2, "--max-cpu-percent must be between 1 and 100", "--connection", admin, "pool", "create",
+          "cli_pool", "--max-cpu-percent", "0", NULL);
+  /* Gone or not, from an earlier run. */
+  expect (&r, -1, NULL, "--connection", admin, "pool", "drop", "cli_pool", NULL);
+  expect (&r, 0, "Created resource pool cli_pool.", "--connection", admin, "pool", "create", "cli_pool",
+          "--max-cpu-percent", "50", "--max-memory-mb", "512", "--cpus", "0", NULL);
+  expect (&r, 0, "Changed resource pool cli_pool.", "--connection", admin, "pool", "alter", "cli_pool",
+          "--timeout", "60", NULL);
+  expect (&r, 1, "There is no resource pool “nope”", "--connection", admin, "pool", "assign", "orr_cli_team",
+          "nope", NULL);
+  expect (&r, 0, "now run in resource pool cli_pool", "--connection", admin, "pool", "assign", "orr_cli_team",
+          "cli_pool", NULL);
+  expect (&r, 0, "\"name\": \"cli_pool\", \"max_cpu_percent\": 50, \"max_memory_mb\": 512",
+          "--connection", admin, "pool", "list", "--format", "json", NULL);
+  expect (&r, 0, "42", "--connection", analyst, "run", "-e", "OutputDataSet = InputDataSet",
+          "--input", "SELECT 42 AS answer", NULL);
+  expect (&r, 0, "orr_cli_analyst,cli_pool", "--connection", admin, "log", "--principal", "orr_cli_analyst",
+          "--limit", "1", "--format", "csv", NULL);
+  expect (&r, 1, "Only an administrator can disable external scripts", "--connection", analyst, "disable", NULL);
+  expect (&r, 1, "Only an administrator can grant permissions", "--connection", analyst, "grant",
+          "orr_cli_analyst", NULL);
+  expect (&r, 2, "The “default” pool cannot be dropped", "--connection", admin, "pool", "drop", "default", NULL);
+  expect (&r, 2, "Unknown outcome “exploded”", "--connection", admin, "log", "--outcome", "exploded", NULL);
+  expect (&r, 0, "Revoked", "--connection", admin, "revoke", "orr_cli_team", NULL);
+  expect (&r, 1, "does not have the EXECUTE ANY EXTERNAL SCRIPT permission", "--connection", analyst,
+          "run", "-e", "pass", NULL);
+  expect (&r, 0, "External scripts are disabled.", "--connection", admin, "disable", NULL);
+  expect (&r, 1, "Msg 39023", "--connection", admin, "run", "-e", "pass", NULL);
+  expect (&r, 0, NULL, "--connection", admin, "enable", NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -198,5 +285,6 @@ main (int argc, char **argv)
   g_test_add_func ("/Orr/Cli/usage-errors", test_usage_errors);
   g_test_add_func ("/Orr/Cli/help", test_help);
   g_test_add_func ("/Orr/Cli/pg-hello", test_pg_hello);
+  g_test_add_func ("/Orr/Cli/pg-dba-flow", test_pg_dba_flow);
   return g_test_run ();
 }
