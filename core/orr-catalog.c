@@ -983,13 +983,19 @@ orr_catalog_admit (OrrCatalog  *self,
     goto disabled;
 
   if (self->dialect == DIALECT_POSTGRESQL)
+    /* Real memberships, followed through pg_auth_members: pg_has_role()
+     * says a superuser belongs to every role, which would put superusers in
+     * whatever pool some role has. */
     cursor = query (self,
-                    "SELECT (SELECT value FROM orrery_settings WHERE name = 'external_scripts_enabled'),"
+                    "WITH RECURSIVE member_of(oid) AS ("
+                    "  SELECT oid FROM pg_roles WHERE rolname = current_user"
+                    "  UNION SELECT am.roleid FROM pg_auth_members am JOIN member_of m ON am.member = m.oid)"
+                    " SELECT (SELECT value FROM orrery_settings WHERE name = 'external_scripts_enabled'),"
                     " EXISTS (SELECT 1 FROM orrery_grants g JOIN pg_roles r ON r.rolname = g.principal"
-                    "         WHERE pg_has_role(current_user, r.oid, 'MEMBER')),"
+                    "         JOIN member_of m ON m.oid = r.oid),"
                     " CAST(COALESCE((SELECT pool FROM orrery_pool_members WHERE principal = current_user),"
-                    "  (SELECT m.pool FROM orrery_pool_members m JOIN pg_roles r ON r.rolname = m.principal"
-                    "   WHERE pg_has_role(current_user, r.oid, 'MEMBER') ORDER BY m.principal LIMIT 1),"
+                    "  (SELECT pm.pool FROM orrery_pool_members pm JOIN pg_roles r ON r.rolname = pm.principal"
+                    "   JOIN member_of m ON m.oid = r.oid ORDER BY pm.principal LIMIT 1),"
                     "  'default') AS varchar(128))", NULL, error);
   else
     {
