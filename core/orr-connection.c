@@ -61,6 +61,14 @@ struct _OrrCursor {
   guint batch_rows;
   gboolean row_mode;
   gboolean done;
+  /* Row mode with row-wise binding: every column of known width is bound
+   * into one staging row per fetched row (SQL_ATTR_ROW_BIND_OFFSET_PTR moves
+   * along the rows); only the long ones go through SQLGetData. */
+  int row_bound;          /* -1 not tried, 0 unavailable, 1 bound */
+  guint8 *row_staging;
+  gsize row_size;
+  SQLULEN bind_offset;
+  gssize *value_offsets;  /* per column; -1: not bound */
   SQLULEN fetched;
   guint64 rows_seen;
 };
@@ -561,6 +569,7 @@ static void
 orr_cursor_init (OrrCursor *self)
 {
   g_mutex_init (&self->cancel_lock);
+  self->row_bound = -1;
   self->stmt = SQL_NULL_HSTMT;
 }
 
@@ -575,6 +584,8 @@ orr_cursor_close (OrrCursor *self)
     }
   g_mutex_unlock (&self->cancel_lock);
 
+  g_clear_pointer (&self->row_staging, g_free);
+  g_clear_pointer (&self->value_offsets, g_free);
   if (self->plans)
     {
       for (guint i = 0; i < self->n_columns; i++)
@@ -1283,6 +1294,94 @@ get_long_value (OrrCursor   *self,
   return TRUE;
 }
 
+static gsize
+align8 (gsize n)
+{
+  return (n + 7) & ~(gsize) 7;
+}
+
+/* Binds every column of known width row-wise into a staging area of
+ * batch_rows rows; FALSE when the driver will not (then every column is
+ * read with SQLGetData). */
+static gboolean
+setup_row_binding (OrrCursor *self)
+{
+  gsize size = 0;
+  guint n_bound = 0;
+
+  self->value_offsets = g_new (gssize, MAX (self->n_columns, 1));
+  for (guint i = 0; i < self->n_columns; i++)
+    {
+      ColumnPlan *plan = &self->plans[i];
+
+      if (plan->width <= 0)
+        {
+          self->value_offsets[i] = -1;
+          continue;
+        }
+      self->value_offsets[i] = size;
+      /* The value, then its indicator. */
+      size = align8 (align8 (size + plan->width) + sizeof (SQLLEN));
+      n_bound++;
+    }
+  if (n_bound == 0)
+    return FALSE;
+  self->row_size = size;
+  self->row_staging = g_malloc0 (size * self->batch_rows);
+  if (!SQL_SUCCEEDED (SQLSetStmtAttr (self->stmt, SQL_ATTR_ROW_BIND_TYPE, (SQLPOINTER) (SQLULEN) size, 0)) ||
+      !SQL_SUCCEEDED (SQLSetStmtAttr (self->stmt, SQL_ATTR_ROW_BIND_OFFSET_PTR, &self->bind_offset, 0)))
+    return FALSE;
+  for (guint i = 0; i < self->n_columns; i++)
+    {
+      ColumnPlan *plan = &self->plans[i];
+      guint8 *value;
+
+      if (self->value_offsets[i] < 0)
+        continue;
+      value = self->row_staging + self->value_offsets[i];
+      if (!SQL_SUCCEEDED (SQLBindCol (self->stmt, i + 1, plan->c_type, value, plan->width,
+                                      (SQLLEN *) (value + align8 (plan->width)))))
+        {
+          SQLFreeStmt (self->stmt, SQL_UNBIND);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+store_staged_column (OrrCursor  *self,
+                     OrrBatch   *batch,
+                     guint       col,
+                     guint       n_rows,
+                     GError    **error)
+{
+  ColumnPlan *plan = &self->plans[col];
+
+  for (guint r = 0; r < n_rows; r++)
+    {
+      const guint8 *src = self->row_staging + r * self->row_size + self->value_offsets[col];
+      SQLLEN len = *(const SQLLEN *) (src + align8 (plan->width));
+
+      if (len != SQL_NULL_DATA && (plan->c_type == SQL_C_CHAR || plan->c_type == SQL_C_WCHAR ||
+                                   plan->c_type == SQL_C_BINARY))
+        {
+          SQLLEN room = plan->width - (plan->c_type == SQL_C_BINARY ? 0 :
+                                       plan->c_type == SQL_C_WCHAR ? (SQLLEN) sizeof (SQLWCHAR) : 1);
+          if (len == SQL_NO_TOTAL || len > room)
+            {
+              g_set_error (error, ORR_ERROR, ORR_ERROR_ODBC,
+                           "Column “%s”, row %" G_GUINT64_FORMAT ": the value is longer than the %ld bytes the driver declared for the column",
+                           orr_schema_get_field (self->schema, col)->name, self->rows_seen + r + 1, (long) room);
+              return FALSE;
+            }
+        }
+      if (!store_value (self, batch, col, r, src, len, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 fetch_rows (OrrCursor     *self,
             OrrBatch      *batch,
@@ -1291,6 +1390,9 @@ fetch_rows (OrrCursor     *self,
 {
   g_autoptr(GByteArray) buf = g_byte_array_new ();
   guint row = 0;
+
+  if (self->row_bound < 0)
+    self->row_bound = setup_row_binding (self) ? 1 : 0;
 
   /* Variable-length data is appended column after column, so stage it per
    * column and copy it into the batch at the end. */
@@ -1305,7 +1407,10 @@ fetch_rows (OrrCursor     *self,
 
   while (row < self->batch_rows)
     {
-      SQLRETURN rc = SQLFetch (self->stmt);
+      SQLRETURN rc;
+
+      self->bind_offset = self->row_bound ? row * self->row_size : 0;
+      rc = SQLFetch (self->stmt);
 
       if (rc == SQL_NO_DATA)
         {
@@ -1320,6 +1425,8 @@ fetch_rows (OrrCursor     *self,
           ColumnPlan *plan = &self->plans[i];
           SQLLEN len = 0;
 
+          if (self->row_bound && self->value_offsets[i] >= 0)
+            continue;   /* bound: stored from the staging rows below */
           if (orr_data_type_is_variable (plan->type))
             {
               if (!get_long_value (self, i, buf, &len, error))
@@ -1353,6 +1460,12 @@ fetch_rows (OrrCursor     *self,
       GArray *col_lens = g_ptr_array_index (lens, i);
       gsize pos = 0;
 
+      if (self->row_bound && self->value_offsets[i] >= 0)
+        {
+          if (!store_staged_column (self, batch, i, row, error))
+            return FALSE;
+          continue;
+        }
       if (!orr_data_type_is_variable (self->plans[i].type))
         continue;
       for (guint r = 0; r < row; r++)
