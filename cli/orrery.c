@@ -248,17 +248,22 @@ display_width (const char *text)
   return width;
 }
 
-/* Appends @text padded or cut (with an ellipsis) to exactly @width columns. */
+/* Appends @text padded or cut (with an ellipsis) to exactly @width columns;
+ * numbers are aligned on the right, as database tools show them. */
 static void
-append_cell (GString *out, const char *text, glong width)
+append_cell (GString *out, const char *text, glong width, gboolean right)
 {
   glong used = 0;
   const char *p;
 
   if (display_width (text) <= width)
     {
-      g_string_append (out, text);
       used = display_width (text);
+      if (right)
+        for (; used < width; used++)
+          g_string_append_c (out, ' ');
+      g_string_append (out, text);
+      used = MAX (used, display_width (text));
     }
   else
     {
@@ -277,6 +282,14 @@ append_cell (GString *out, const char *text, glong width)
     }
   for (; used < width; used++)
     g_string_append_c (out, ' ');
+}
+
+static gboolean
+is_numeric (OrrSchema *schema, guint column)
+{
+  OrrDataType type = orr_schema_get_field (schema, column)->type;
+
+  return type >= ORR_DATA_TYPE_INT16 && type <= ORR_DATA_TYPE_DECIMAL;
 }
 
 void
@@ -307,7 +320,7 @@ print_table (OrrSchema *schema, GPtrArray *batches, guint64 rows)
     {
       if (c)
         g_string_append (out, " ");
-      append_cell (out, orr_schema_get_field (schema, c)->name, widths[c]);
+      append_cell (out, orr_schema_get_field (schema, c)->name, widths[c], is_numeric (schema, c));
     }
   g_string_append_c (out, '\n');
   for (guint c = 0; c < n_columns; c++)
@@ -328,7 +341,7 @@ print_table (OrrSchema *schema, GPtrArray *batches, guint64 rows)
               g_autofree char *v = orr_batch_format_value (batch, c, r);
               if (c)
                 g_string_append (out, " ");
-              append_cell (out, v ? v : "NULL", widths[c]);
+              append_cell (out, v ? v : "NULL", widths[c], is_numeric (schema, c));
             }
           g_string_append_c (out, '\n');
           if (out->len > 1 << 20)

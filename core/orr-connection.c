@@ -31,6 +31,7 @@ struct _OrrConnection {
   SQLHENV env;
   SQLHDBC dbc;
   gboolean wide;    /* driver speaks UTF-16 (SQL_C_WCHAR) rather than UTF-8 */
+  gboolean unsized; /* declared text sizes mean nothing (SQLite): read text whole */
   guint batch_rows;
 };
 
@@ -280,6 +281,9 @@ orr_connection_open (OrrConnection  *self,
   /* psqlODBC's Unicode driver converts SQL_C_CHAR to the locale's charset;
    * ask it for UTF-16 instead. Other drivers here hand out UTF-8 as is. */
   self->wide = strstr (self->driver_name, "psqlodbcw") != NULL;
+  /* SQLite stores a text of any length in a varchar(32) column: a declared
+   * size is no bound, so text and blobs are read with SQLGetData. */
+  self->unsized = strstr (self->dbms_name, "SQLite") != NULL;
 
   g_mutex_unlock (&self->lock);
   return TRUE;
@@ -759,7 +763,7 @@ plan_column (OrrConnection *conn,
     case SQL_LONGVARBINARY:
       plan->type = ORR_DATA_TYPE_BINARY;
       plan->c_type = SQL_C_BINARY;
-      if (data_type == SQL_LONGVARBINARY || size == 0 || size > MAX_BOUND_WIDTH)
+      if (data_type == SQL_LONGVARBINARY || size == 0 || size > MAX_BOUND_WIDTH || conn->unsized)
         *long_out = TRUE;
       else
         plan->width = size;
@@ -777,7 +781,7 @@ plan_column (OrrConnection *conn,
           break;
         }
       if (data_type == SQL_LONGVARCHAR || data_type == SQL_WLONGVARCHAR ||
-          size == 0 || size > MAX_BOUND_WIDTH)
+          size == 0 || size > MAX_BOUND_WIDTH || conn->unsized)
         *long_out = TRUE;
       else if (data_type == SQL_GUID)
         plan->width = 64 * char_width;

@@ -46,10 +46,13 @@ orr_demo_dup_path (void)
   return g_build_filename (g_get_user_data_dir (), "orrery", "demo.sqlite", NULL);
 }
 
+/* Without StepAPI the driver reads a result whole before the first fetch,
+ * but it types expressions (SELECT 1, count(*)) from their values instead of
+ * calling everything varchar: right types matter more on a small demo. */
 static char *
 connection_string (const char *driver, const char *path)
 {
-  return g_strdup_printf ("Driver=%s;Database=%s;StepAPI=1", driver, path);
+  return g_strdup_printf ("Driver=%s;Database=%s", driver, path);
 }
 
 static OrrBatch *

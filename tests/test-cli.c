@@ -64,7 +64,7 @@ test_hello_demo (void)
   g_test_summary ("With no DSN, orrery run prints the row from the demo database it creates");
   run_cli (&r, "run", "-e", "OutputDataSet = InputDataSet", "--input", "SELECT 1 AS hello", NULL);
   g_assert_cmpint (r.status, ==, 0);
-  g_assert_cmpstr (r.out, ==, "hello\n-----\n1    \n\n(1 row affected)\n");
+  g_assert_cmpstr (r.out, ==, "hello\n-----\n    1\n\n(1 row affected)\n");
 }
 
 static void
@@ -183,7 +183,7 @@ test_pg_hello (void)
   memset (&r, 0, sizeof r);
   run_cli (&r, "--dsn", dsn, "run", "-e", "OutputDataSet = InputDataSet", "--input", "SELECT 1 AS hello", NULL);
   g_assert_cmpint (r.status, ==, 0);
-  g_assert_cmpstr (r.out, ==, "hello\n-----\n1    \n\n(1 row affected)\n");
+  g_assert_cmpstr (r.out, ==, "hello\n-----\n    1\n\n(1 row affected)\n");
 }
 
 static void

@@ -377,6 +377,33 @@ test_malformed_reply (gconstpointer data)
 }
 
 static void
+test_sqlite_long_text (gconstpointer data)
+{
+  const Target *target = data;
+  g_autoptr(OrrConnection) conn = connect_or_skip (target);
+  g_autoptr(OrrJob) job = NULL;
+  g_autofree char *text = NULL;
+
+  g_test_summary ("SQLite keeps text longer than a column's declared size: it arrives whole, never cut");
+  if (conn == NULL)
+    return;
+  exec_sql (conn, "DROP TABLE IF EXISTS orr_short");
+  exec_sql (conn, "CREATE TABLE orr_short (v varchar(4), n integer)");
+  exec_sql (conn, "INSERT INTO orr_short VALUES (printf('%.1000c', 'x'), 1), ('ok', 2)");
+  job = run_job (conn, "OutputDataSet = InputDataSet.assign(length=InputDataSet.v.str.len())",
+                 "SELECT v, n, (SELECT group_concat(v, ',') FROM orr_short) AS joined FROM orr_short ORDER BY n",
+                 NULL, NULL, 0);
+  assert_succeeded (job);
+  text = dump_batches (orr_job_get_result_schema (job), orr_job_get_result_batches (job));
+  {
+    g_autofree char *xs = g_strnfill (1000, 'x');
+    g_autofree char *expected = g_strdup_printf ("%s|1|%s,ok|1000\nok|2|%s,ok|2\n", xs, xs, xs);
+
+    g_assert_cmpstr (text, ==, expected);
+  }
+}
+
+static void
 test_satellite_death (gconstpointer data)
 {
   const Target *target = data;
@@ -644,6 +671,7 @@ main (int argc, char **argv)
         {
           g_test_add_data_func ("/Orr/Engine/sqlite/malformed-reply", t, test_malformed_reply);
           g_test_add_data_func ("/Orr/Engine/sqlite/satellite-death", t, test_satellite_death);
+          g_test_add_data_func ("/Orr/Engine/sqlite/long-text", t, test_sqlite_long_text);
         }
     }
   g_test_add_func ("/Orr/Engine/unknown-dsn", test_unknown_dsn);
