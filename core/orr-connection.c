@@ -1394,14 +1394,13 @@ fetch_rows (OrrCursor     *self,
 {
   g_autoptr(GByteArray) buf = g_byte_array_new ();
   guint row = 0;
-
-  if (self->row_bound < 0)
-    self->row_bound = setup_row_binding (self) ? 1 : 0;
-
   /* Variable-length data is appended column after column, so stage it per
    * column and copy it into the batch at the end. */
   g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_byte_array_unref);
   g_autoptr(GPtrArray) lens = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+
+  if (self->row_bound < 0)
+    self->row_bound = setup_row_binding (self) ? 1 : 0;
 
   for (guint i = 0; i < self->n_columns; i++)
     {
