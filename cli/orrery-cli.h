@@ -29,6 +29,8 @@ gboolean       parse_format    (const char  *text,
                                 Format      *format,
                                 GError     **error);
 OrrConnection *open_connection (GError **error);
+/* Whether the user named a database (--dsn, --connection or $ORRERY_DSN). */
+gboolean       connection_requested (void);
 void           print_csv       (OrrSchema *schema,
                                 GPtrArray *batches);
 void           print_json      (OrrSchema *schema,
@@ -37,6 +39,8 @@ void           print_table     (OrrSchema *schema,
                                 GPtrArray *batches,
                                 guint64    rows);
 
+/* T-SQL batches: EXEC sp_execute_external_script … (orrery-exec.c). */
+int cmd_exec        (int argc, char **argv);
 /* Governance commands (orrery-governance.c). */
 int cmd_enable      (int argc, char **argv);
 int cmd_disable     (int argc, char **argv);
@@ -45,6 +49,9 @@ int cmd_revoke      (int argc, char **argv);
 int cmd_permissions (int argc, char **argv);
 int cmd_pool        (int argc, char **argv);
 int cmd_log         (int argc, char **argv);
+/* Monitoring commands (orrery-jobs.c). */
+int cmd_jobs        (int argc, char **argv);
+int cmd_pools       (int argc, char **argv);
 /* Lines of `orrery status` about the catalog. */
 void print_catalog_status (OrrConnection *connection);
 

@@ -97,6 +97,12 @@ open_connection (GError **error)
   return g_steal_pointer (&connection);
 }
 
+gboolean
+connection_requested (void)
+{
+  return opt_dsn || opt_connection || (g_getenv ("ORRERY_DSN") && *g_getenv ("ORRERY_DSN"));
+}
+
 /* ------------------------------------------------------------ output */
 
 static void
@@ -610,6 +616,12 @@ cmd_status (int argc, char **argv)
   g_print (_("Python:      %s (numpy %s, pandas %s)\n"), orr_engine_get_python_version (engine),
            orr_engine_get_numpy_version (engine), orr_engine_get_pandas_version (engine));
   g_print (_("Satellite:   %s\n"), orr_engine_get_satellite_path (engine));
+  {
+    /* Layer by layer what this host enforces around each job, and how. */
+    g_autofree char *isolation = orr_engine_dup_isolation_report (engine);
+
+    g_print ("%s", isolation);
+  }
   return EXIT_OK;
 }
 
@@ -623,6 +635,7 @@ print_usage (FILE *stream)
                            "\n"
                            "Commands:\n"
                            "  run          Run a Python script over a query's rows\n"
+                           "  exec SQL     Run T-SQL: EXEC sp_execute_external_script … (SQL Server's way)\n"
                            "  status       Show the connection, the catalog and the Python runtime\n"
                            "  enable       Allow external scripts on the database\n"
                            "  disable      Forbid external scripts on the database\n"
@@ -631,6 +644,8 @@ print_usage (FILE *stream)
                            "  permissions  List principals and who may run scripts\n"
                            "  pool …       List, create, alter, drop resource pools; assign principals\n"
                            "  log          Show the job log\n"
+                           "  jobs         Show the jobs running on this host (--watch: live)\n"
+                           "  pools        Show the resource pools in use, against their limits\n"
                            "\n"
                            "Without --dsn, --connection or $ORRERY_DSN, Orrery opens its demo database.\n"
                            "Run “orrery COMMAND --help” for a command's options.\n"));
@@ -691,6 +706,8 @@ main (int argc, char **argv)
 
     if (g_str_equal (command, "run"))
       rc = cmd_run (args->len - 1, (char **) args->pdata);
+    else if (g_str_equal (command, "exec"))
+      rc = cmd_exec (args->len - 1, (char **) args->pdata);
     else if (g_str_equal (command, "status"))
       rc = cmd_status (args->len - 1, (char **) args->pdata);
     else if (g_str_equal (command, "enable"))
@@ -707,6 +724,10 @@ main (int argc, char **argv)
       rc = cmd_pool (args->len - 1, (char **) args->pdata);
     else if (g_str_equal (command, "log"))
       rc = cmd_log (args->len - 1, (char **) args->pdata);
+    else if (g_str_equal (command, "jobs"))
+      rc = cmd_jobs (args->len - 1, (char **) args->pdata);
+    else if (g_str_equal (command, "pools"))
+      rc = cmd_pools (args->len - 1, (char **) args->pdata);
     else
       {
         g_printerr (_("orrery: unknown command “%s”\n\n"), command);

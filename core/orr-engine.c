@@ -16,6 +16,7 @@
 #include "orr-catalog.h"
 #include "orr-engine.h"
 #include "orr-error.h"
+#include "orr-isolation.h"
 #include "orr-job-private.h"
 #include "orr-pool-slot.h"
 #include "orr-wire.h"
@@ -44,6 +45,7 @@ struct _OrrEngine {
   char *pandas_version;
   GHashTable *jobs_by_pid;    /* pid → OrrJob (weak: the job thread holds a ref) */
   GQueue pending_forks;       /* OrrJob waiting for FORKED, in request order */
+  OrrIsolation *isolation;    /* what the host enforces; probed on first need */
 
   GMainContext *timer_context;
   GMainLoop *timer_loop;
@@ -108,22 +110,36 @@ stop_zygote_locked (OrrEngine *self)
     }
 }
 
+static gboolean
+quit_timer_loop (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 orr_engine_finalize (GObject *object)
 {
   OrrEngine *self = ORR_ENGINE (object);
+  GSource *quit;
 
   g_mutex_lock (&self->lock);
   stop_zygote_locked (self);
   g_mutex_unlock (&self->lock);
 
-  g_main_loop_quit (self->timer_loop);
+  /* Quit from inside the loop: an engine freed right after it was made
+   * would otherwise quit the loop before the thread runs it. */
+  quit = g_idle_source_new ();
+  g_source_set_callback (quit, quit_timer_loop, self->timer_loop, NULL);
+  g_source_attach (quit, self->timer_context);
+  g_source_unref (quit);
   g_thread_join (self->timer_thread);
   g_main_loop_unref (self->timer_loop);
   g_main_context_unref (self->timer_context);
 
   g_hash_table_unref (self->jobs_by_pid);
   g_queue_clear (&self->pending_forks);
+  g_clear_pointer (&self->isolation, orr_isolation_free);
   g_free (self->satellite_path);
   g_free (self->python_version);
   g_free (self->numpy_version);
@@ -386,10 +402,12 @@ start_zygote_locked (OrrEngine  *self,
       if (value == NULL)
         continue;
       /* Under AddressSanitizer (CI's second run) the satellite hosts user
-       * code that may crash on purpose: let such a crash be the signal the
-       * job reports, not a sanitizer abort. */
+       * code that may crash or exhaust its memory limit on purpose: let
+       * that be the signal or the MemoryError the job reports, not a
+       * sanitizer abort. */
       if (g_str_equal (passthrough[i], "ASAN_OPTIONS"))
-        g_ptr_array_add (env, g_strdup_printf ("ASAN_OPTIONS=%s%shandle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0",
+        g_ptr_array_add (env, g_strdup_printf ("ASAN_OPTIONS=%s%shandle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0"
+                                               ":allocator_may_return_null=1",
                                                value, *value ? ":" : ""));
       else
         g_ptr_array_add (env, g_strdup_printf ("%s=%s", passthrough[i], value));
@@ -449,15 +467,54 @@ orr_engine_warm_up (OrrEngine  *self,
   return ok;
 }
 
-/* Asks the zygote for a child serving @child_sock; fills job->pid/pidfd. */
+/* Probed once, on first need: a few milliseconds of forks. */
+static OrrIsolation *
+ensure_isolation (OrrEngine *self)
+{
+  OrrIsolation *isolation;
+
+  g_mutex_lock (&self->lock);
+  if (self->isolation == NULL)
+    self->isolation = orr_isolation_new ();
+  isolation = self->isolation;
+  g_mutex_unlock (&self->lock);
+  return isolation;
+}
+
+char *
+orr_engine_dup_isolation_report (OrrEngine *self)
+{
+  g_return_val_if_fail (ORR_IS_ENGINE (self), NULL);
+  return orr_isolation_dup_report (ensure_isolation (self));
+}
+
+/* The limits the sandbox enforces: the spec's when given, else the pool's. */
+static const OrrLimits *
+job_limits (OrrJob *job)
+{
+  return job->spec->limits ? job->spec->limits : job->limits;
+}
+
+/* Asks the zygote for a child serving @child_sock, isolated by its sandbox;
+ * fills job->pid/pidfd and job->isolation. */
 static gboolean
 fork_satellite (OrrEngine  *self,
                 OrrJob     *job,
                 int         child_sock,
                 GError    **error)
 {
+  OrrIsolation *isolation = ensure_isolation (self);
+  g_autoptr(GBytes) sandbox = NULL;
+  g_autoptr(GError) cgroups_error = NULL;
+  gboolean cgroups_ok;
   gint64 deadline;
   gboolean ok;
+
+  /* Worker uid and job directory exist before the satellite does. */
+  job->isolation = orr_isolation_job_new (isolation, job->id, job_limits (job), error);
+  if (job->isolation == NULL)
+    return FALSE;
+  sandbox = orr_isolation_job_encode_fork (job->isolation);
 
   g_mutex_lock (&self->lock);
   if (!start_zygote_locked (self, error))
@@ -466,12 +523,16 @@ fork_satellite (OrrEngine  *self,
       return FALSE;
     }
   g_queue_push_tail (&self->pending_forks, job);
-  if (!orr_wire_send (self->control, ORR_WIRE_FORK, NULL, child_sock, error))
+  if (!orr_wire_send (self->control, ORR_WIRE_FORK, sandbox, child_sock, error))
     {
       g_queue_remove (&self->pending_forks, job);
       g_mutex_unlock (&self->lock);
       return FALSE;
     }
+  /* The cgroups are made while the zygote forks. */
+  g_mutex_unlock (&self->lock);
+  cgroups_ok = orr_isolation_job_create_cgroups (job->isolation, &cgroups_error);
+  g_mutex_lock (&self->lock);
   deadline = g_get_monotonic_time () + FORK_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
   while (job->pid == 0 && !self->zygote_dead)
     if (!g_cond_wait_until (&self->cond, &self->lock, deadline))
@@ -483,6 +544,19 @@ fork_satellite (OrrEngine  *self,
       g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, "The satellite zygote did not start a worker");
     }
   g_mutex_unlock (&self->lock);
+
+  /* The satellite forks nothing before its job arrives: whatever it starts
+   * is born in the job's cgroups. */
+  if (ok && !cgroups_ok)
+    g_propagate_error (error, g_steal_pointer (&cgroups_error));
+  if (ok && (!cgroups_ok || !orr_isolation_job_attach (job->isolation, job->pid, error)))
+    {
+      g_mutex_lock (&job->lock);
+      if (job->pidfd >= 0 && !job->exited)
+        pidfd_send_signal (job->pidfd, SIGKILL, NULL, 0);
+      g_mutex_unlock (&job->lock);
+      return FALSE;
+    }
   return ok;
 }
 
@@ -539,22 +613,41 @@ wait_exited (OrrJob *job, int ms)
 }
 
 static void
+signal_satellite (OrrJob *job, int sig)
+{
+  g_mutex_lock (&job->lock);
+  if (job->pidfd >= 0 && !job->exited)
+    pidfd_send_signal (job->pidfd, sig, NULL, 0);
+  g_mutex_unlock (&job->lock);
+}
+
+/* Interrupt (sent by orr_job_cancel() when @announce), terminate, kill. The
+ * satellite's keeper passes SIGINT and SIGTERM to the script and answers
+ * SIGUSR1 by killing the job's whole PID namespace, then exits; SIGKILL of
+ * the keeper itself is the last resort (the job's cgroup is killed after). */
+static void
 kill_satellite (OrrJob *job, gboolean announce)
 {
   if (job->pid == 0 || wait_exited (job, 0))
     return;
-  g_mutex_lock (&job->lock);
-  if (job->pidfd >= 0 && !job->exited)
-    pidfd_send_signal (job->pidfd, SIGTERM, NULL, 0);
-  g_mutex_unlock (&job->lock);
+  if (announce)
+    {
+      _orr_job_emit_message (job, ORR_JOB_MESSAGE_INFO, "Stopping the script: interrupt (SIGINT)");
+      if (wait_exited (job, KILL_GRACE_MS))
+        return;
+      _orr_job_emit_message (job, ORR_JOB_MESSAGE_INFO,
+                             "The script did not stop after SIGINT: terminate (SIGTERM)");
+    }
+  signal_satellite (job, SIGTERM);
   if (wait_exited (job, KILL_GRACE_MS))
     return;
   if (announce)
-    _orr_job_emit_message (job, ORR_JOB_MESSAGE_INFO, "The satellite did not stop after SIGTERM; sending SIGKILL");
-  g_mutex_lock (&job->lock);
-  if (job->pidfd >= 0 && !job->exited)
-    pidfd_send_signal (job->pidfd, SIGKILL, NULL, 0);
-  g_mutex_unlock (&job->lock);
+    _orr_job_emit_message (job, ORR_JOB_MESSAGE_INFO,
+                           "The script did not stop after SIGTERM: kill it and every process it started (SIGKILL)");
+  signal_satellite (job, SIGUSR1);
+  if (wait_exited (job, 1000))
+    return;
+  signal_satellite (job, SIGKILL);
   if (!wait_exited (job, 2000))
     g_warning ("Satellite %d of job %" G_GUINT64_FORMAT " did not exit after SIGKILL", job->pid, job->id);
 }
@@ -709,6 +802,8 @@ collect_output (JobRun *run, GError **error)
             job->traceback = g_strdup (err.traceback);
             if (g_strcmp0 (err.kind, "OrreryOutputError") == 0)
               g_set_error_literal (error, ORR_ERROR, ORR_ERROR_OUTPUT, err.message);
+            else if (g_strcmp0 (err.kind, "OrrerySandboxError") == 0)
+              g_set_error_literal (error, ORR_ERROR, ORR_ERROR_SATELLITE, err.message);
             else if (err.line > 0)
               g_set_error (error, ORR_ERROR, ORR_ERROR_SCRIPT, "%s at line %d of the script: %s",
                            err.kind, err.line, err.message);
@@ -814,8 +909,16 @@ finish_job (JobRun *run, GError *error)
   OrrJob *job = run->job;
   OrrJobState final = ORR_JOB_SUCCEEDED;
   OrrOutcome outcome = ORR_OUTCOME_SUCCEEDED;
+  g_autofree char *limit = NULL;
 
   kill_satellite (job, job_stopped (job));
+  /* Nothing of the job survives it: leftover processes, its cgroups, its
+   * directory, its worker uid. */
+  if (job->isolation)
+    {
+      orr_isolation_job_finish (job->isolation);
+      limit = orr_isolation_job_dup_limit_error (job->isolation, error);
+    }
 
   if (error != NULL || job_stopped (job))
     {
@@ -837,11 +940,19 @@ finish_job (JobRun *run, GError *error)
       else
         {
           final = ORR_JOB_FAILED;
+          /* A limit the job hit explains its failure better than the symptom
+           * (SIGKILL of the OOM killer, a failed fork). */
+          if (limit)
+            {
+              g_clear_error (&error);
+              g_set_error_literal (&error, ORR_ERROR, ORR_ERROR_LIMIT, limit);
+            }
           if (run->rejected)
             outcome = ORR_OUTCOME_REJECTED;
           /* Killed: it died of a signal without a result (the engine's own
            * SIGTERM after an error does not count). */
-          else if (g_error_matches (error, ORR_ERROR, ORR_ERROR_SATELLITE) &&
+          else if ((g_error_matches (error, ORR_ERROR, ORR_ERROR_SATELLITE) ||
+                    g_error_matches (error, ORR_ERROR, ORR_ERROR_LIMIT)) &&
                    job->exited && WIFSIGNALED (job->wait_status))
             outcome = ORR_OUTCOME_KILLED;
           else
@@ -927,6 +1038,10 @@ job_thread (gpointer data)
   wire_job.max_output_bytes = job->spec->max_output_bytes ? job->spec->max_output_bytes : DEFAULT_MAX_OUTPUT_BYTES;
   wire_job.max_message_bytes = MAX_MESSAGE_BYTES;
   wire_job.params = job->spec->params;
+  wire_job.flags = job->spec->sqlserver_types ? ORR_WIRE_JOB_SQLSERVER_TYPES : 0;
+  wire_job.partition_by = job->spec->partition_by;
+  wire_job.order_by = job->spec->order_by;
+  wire_job.rows_per_read = job->spec->rows_per_read;
   job_payload = orr_wire_encode_job (&wire_job);
 
   if (!orr_wire_send (run->sock, ORR_WIRE_JOB, job_payload, -1, &error))

@@ -30,6 +30,11 @@ const char *orr_engine_get_satellite_path  (OrrEngine *self);
 /* Starts the zygote now rather than with the first job; blocking. */
 gboolean    orr_engine_warm_up             (OrrEngine  *self,
                                             GError    **error);
+/* What this host enforces around each satellite, layer by layer (network,
+ * filesystem, processes, identity, no_new_privs, seccomp, Landlock), and
+ * through which back end each pool limit goes, as text for `orrery status`.
+ * Probes the host on first use (blocking, a few milliseconds). */
+char       *orr_engine_dup_isolation_report (OrrEngine *self) G_GNUC_WARN_UNUSED_RESULT;
 /* Python, numpy and pandas versions of the satellite, once warmed up. */
 const char *orr_engine_get_python_version  (OrrEngine *self);
 const char *orr_engine_get_numpy_version   (OrrEngine *self);

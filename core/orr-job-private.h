@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include "orr-isolation.h"
 #include "orr-job.h"
 #include "orr-limits.h"
 
@@ -42,6 +43,8 @@ struct _OrrJob {
   gint64 bytes_written;
   guint timeout_ms;              /* the job's and its pool's, whichever is shorter */
   GError *log_error;             /* the job log could not be written */
+  OrrIsolationJob *isolation;    /* the satellite's sandbox: worker uid, job dir, cgroups */
+  struct _OrrRegistryEntry *registry; /* its host-wide registry entry, until it ended */
   gboolean cancel_requested;
   gboolean timed_out;
 };
@@ -57,5 +60,9 @@ void    _orr_job_emit_message     (OrrJob            *self,
 void    _orr_job_child_exited     (OrrJob *self,
                                    int     wait_status);
 void    _orr_job_set_timed_out    (OrrJob *self);
+/* Called from the job's thread once admission set job->limits: the job
+ * shows its principal and pool to monitors while it waits in the queue. */
+void    _orr_job_set_admitted     (OrrJob     *self,
+                                   const char *principal);
 
 G_END_DECLS

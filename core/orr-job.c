@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "orr-job-private.h"
+#include "orr-registry.h"
 #include "orr-wire.h"
 
 G_DEFINE_FINAL_TYPE (OrrJob, orr_job, G_TYPE_OBJECT)
@@ -55,6 +56,11 @@ orr_job_spec_copy (const OrrJobSpec *spec)
   copy->timeout_ms = spec->timeout_ms;
   copy->queue_timeout_ms = spec->queue_timeout_ms;
   copy->max_output_bytes = spec->max_output_bytes;
+  copy->limits = spec->limits ? orr_limits_copy (spec->limits) : NULL;
+  copy->sqlserver_types = spec->sqlserver_types;
+  copy->partition_by = g_strdupv (spec->partition_by);
+  copy->order_by = g_strdupv (spec->order_by);
+  copy->rows_per_read = spec->rows_per_read;
   copy->params = g_ptr_array_new_with_free_func ((GDestroyNotify) orr_param_free);
   for (guint i = 0; spec->params && i < spec->params->len; i++)
     {
@@ -75,6 +81,9 @@ orr_job_spec_free (OrrJobSpec *spec)
   g_free (spec->output_name);
   g_free (spec->output_table);
   g_clear_pointer (&spec->params, g_ptr_array_unref);
+  g_clear_pointer (&spec->limits, orr_limits_free);
+  g_strfreev (spec->partition_by);
+  g_strfreev (spec->order_by);
   g_free (spec);
 }
 
@@ -85,6 +94,7 @@ orr_job_finalize (GObject *object)
 
   g_clear_pointer (&self->spec, orr_job_spec_free);
   g_clear_pointer (&self->limits, orr_limits_free);
+  g_clear_pointer (&self->isolation, orr_isolation_job_free);
   g_clear_pointer (&self->owner_context, g_main_context_unref);
   g_clear_object (&self->cancellable);
   g_clear_error (&self->error);
@@ -147,6 +157,7 @@ _orr_job_new (guint64           id,
   self->spec = orr_job_spec_copy (spec);
   self->owner_context = g_main_context_ref_thread_default ();
   self->submitted_at = g_get_monotonic_time ();
+  self->registry = _orr_registry_publish (self);
   return self;
 }
 
@@ -213,7 +224,18 @@ _orr_job_set_state (OrrJob      *self,
       g_cond_broadcast (&self->cond);
     }
   g_mutex_unlock (&self->lock);
+  /* Monitors learn how the job ended before its owner does. */
+  _orr_registry_update (self->registry, self);
+  if (state >= ORR_JOB_SUCCEEDED)
+    self->registry = NULL;
   emit_later (self, STATE_CHANGED, state, NULL);
+}
+
+void
+_orr_job_set_admitted (OrrJob     *self,
+                       const char *principal)
+{
+  _orr_registry_admitted (self->registry, self, principal);
 }
 
 void
@@ -349,9 +371,10 @@ orr_job_cancel (OrrJob *self)
       return;
     }
   self->cancel_requested = TRUE;
-  /* SIGTERM at once; the job's thread escalates to SIGKILL. */
+  /* Interrupt at once (Python raises KeyboardInterrupt); the job's thread
+   * escalates to SIGTERM, then kills everything the job started. */
   if (self->pidfd >= 0 && !self->exited)
-    pidfd_send_signal (self->pidfd, SIGTERM, NULL, 0);
+    pidfd_send_signal (self->pidfd, SIGINT, NULL, 0);
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
   g_cancellable_cancel (self->cancellable);

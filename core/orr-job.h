@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "orr-batch.h"
+#include "orr-limits.h"
 
 G_BEGIN_DECLS
 
@@ -39,6 +40,16 @@ typedef struct {
   guint timeout_ms;       /* 0: none */
   guint64 max_output_bytes; /* 0: the engine's default */
   guint queue_timeout_ms; /* how long to wait for room in the pool; 0: 30 s */
+  OrrLimits *limits;      /* NULL: the pool's. Set: the sandbox enforces these instead
+                           * (memory, CPU percent, processes, CPU list); the pool still
+                           * admits and queues the job */
+  /* SQL Server compatibility (EXEC sp_execute_external_script, core/orr-tsql.c): */
+  gboolean sqlserver_types; /* InputDataSet typed as SQL Server's Python types it (int32 for
+                             * tinyint/smallint, float64 for real, datetime64 for date) */
+  GStrv partition_by;     /* run the script once per group of these input columns, and
+                           * concatenate the results; NULL: once */
+  GStrv order_by;         /* sort the input (within each group) by these columns */
+  guint64 rows_per_read;  /* run the script once per this many input rows; 0: once */
 } OrrJobSpec;
 
 OrrJobSpec *orr_job_spec_new  (void);
@@ -73,7 +84,8 @@ gint64        orr_job_get_elapsed         (OrrJob *self);
 int           orr_job_get_pid             (OrrJob *self);
 
 /* Thread-safe. Cancels in any state: SQLCancel while fetching, then
- * SIGTERM and SIGKILL of the satellite. The job ends CANCELLED. */
+ * SIGINT, SIGTERM and SIGKILL of the satellite (each step announced as an
+ * ORR_JOB_MESSAGE_INFO message). The job ends CANCELLED. */
 void          orr_job_cancel              (OrrJob *self);
 
 /* Blocks the calling thread until the job has finished (for tests, CLI). */

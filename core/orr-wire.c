@@ -419,6 +419,8 @@ orr_wire_job_clear (OrrWireJob *job)
   g_clear_pointer (&job->input_name, g_free);
   g_clear_pointer (&job->output_name, g_free);
   g_clear_pointer (&job->params, g_ptr_array_unref);
+  g_clear_pointer (&job->partition_by, g_strfreev);
+  g_clear_pointer (&job->order_by, g_strfreev);
 }
 
 void
@@ -484,6 +486,47 @@ get_params (Reader *r)
   return g_steal_pointer (&params);
 }
 
+static void
+put_strv (GByteArray *out, const char * const *strv)
+{
+  guint n = strv ? g_strv_length ((char **) strv) : 0;
+
+  put_u32 (out, n);
+  for (guint i = 0; i < n; i++)
+    put_string (out, strv[i]);
+}
+
+/* NULL when the list is empty. */
+static GStrv
+get_strv (Reader *r, const char *what)
+{
+  guint32 n = get_u32 (r, what);
+  GPtrArray *strv;
+
+  if (r->error || n == 0)
+    return NULL;
+  if (n > ORR_WIRE_MAX_COLUMNS)
+    {
+      reader_fail (r, "Malformed job: too many column names");
+      return NULL;
+    }
+  strv = g_ptr_array_new ();
+  for (guint i = 0; i < n && r->error == NULL; i++)
+    {
+      char *s = get_string (r, what);
+
+      if (s)
+        g_ptr_array_add (strv, s);
+    }
+  g_ptr_array_add (strv, NULL);
+  if (r->error)
+    {
+      g_strfreev ((char **) g_ptr_array_free (strv, FALSE));
+      return NULL;
+    }
+  return (GStrv) g_ptr_array_free (strv, FALSE);
+}
+
 GBytes *
 orr_wire_encode_job (const OrrWireJob *job)
 {
@@ -495,6 +538,10 @@ orr_wire_encode_job (const OrrWireJob *job)
   put_u64 (out, job->max_output_bytes);
   put_u64 (out, job->max_message_bytes);
   put_params (out, job->params);
+  put_u32 (out, job->flags);
+  put_strv (out, (const char * const *) job->partition_by);
+  put_strv (out, (const char * const *) job->order_by);
+  put_u64 (out, job->rows_per_read);
   return g_byte_array_free_to_bytes (out);
 }
 
@@ -511,9 +558,125 @@ orr_wire_decode_job (GBytes *payload, OrrWireJob *out, GError **error)
   out->max_output_bytes = get_u64 (&r, "output limit");
   out->max_message_bytes = get_u64 (&r, "message limit");
   out->params = get_params (&r);
+  out->flags = get_u32 (&r, "job flags");
+  if (out->flags & ~ORR_WIRE_JOB_ALL_FLAGS)
+    reader_fail (&r, "Malformed job: unknown flags");
+  out->partition_by = get_strv (&r, "partition column");
+  out->order_by = get_strv (&r, "order column");
+  out->rows_per_read = get_u64 (&r, "rows per read");
   if (!reader_finish (&r, "job", error))
     {
       orr_wire_job_clear (out);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+orr_wire_fork_clear (OrrWireFork *spec)
+{
+  g_clear_pointer (&spec->cpus, g_array_unref);
+  g_clear_pointer (&spec->job_dir, g_free);
+  g_clear_pointer (&spec->hidden, g_ptr_array_unref);
+}
+
+GBytes *
+orr_wire_encode_fork (const OrrWireFork *spec)
+{
+  GByteArray *out = g_byte_array_new ();
+  guint n_cpus = spec->cpus ? spec->cpus->len : 0;
+  guint n_hidden = spec->hidden ? spec->hidden->len : 0;
+
+  put_u32 (out, spec->flags);
+  put_u32 (out, spec->uid);
+  put_u32 (out, spec->gid);
+  put_u64 (out, spec->memory_rlimit);
+  put_u32 (out, spec->max_processes);
+  put_u64 (out, spec->tmp_size);
+  put_u32 (out, n_cpus);
+  for (guint i = 0; i < n_cpus; i++)
+    put_u32 (out, g_array_index (spec->cpus, guint32, i));
+  put_string (out, spec->job_dir);
+  put_u32 (out, n_hidden);
+  for (guint i = 0; i < n_hidden; i++)
+    put_string (out, g_ptr_array_index (spec->hidden, i));
+  return g_byte_array_free_to_bytes (out);
+}
+
+/* A path the sandbox mounts on: absolute, bounded, no "." or ".." component
+ * (the child resolves it as root before any isolation). */
+static gboolean
+is_sandbox_path (const char *path)
+{
+  if (path[0] != '/' || strlen (path) >= ORR_WIRE_MAX_PATH)
+    return FALSE;
+  for (const char *p = path; *p; p++)
+    if (p[0] == '/' && p[1] == '.' && (p[2] == '/' || p[2] == '\0' || (p[2] == '.' && (p[3] == '/' || p[3] == '\0'))))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+orr_wire_decode_fork (GBytes *payload, OrrWireFork *out, GError **error)
+{
+  Reader r;
+  guint32 n;
+
+  memset (out, 0, sizeof *out);
+  reader_init (&r, payload);
+  out->flags = get_u32 (&r, "sandbox flags");
+  if (out->flags & ~ORR_WIRE_FORK_ALL_FLAGS)
+    reader_fail (&r, "Malformed fork request: unknown sandbox flags");
+  out->uid = get_u32 (&r, "worker uid");
+  out->gid = get_u32 (&r, "worker gid");
+  if ((out->flags & ORR_WIRE_FORK_IDENTITY) && (out->uid == 0 || out->gid == 0 ||
+                                                out->uid == G_MAXUINT32 || out->gid == G_MAXUINT32))
+    reader_fail (&r, "Malformed fork request: the worker identity cannot be root");
+  out->memory_rlimit = get_u64 (&r, "memory limit");
+  out->max_processes = get_u32 (&r, "process limit");
+  out->tmp_size = get_u64 (&r, "/tmp size");
+  n = get_u32 (&r, "CPU count");
+  if (n > ORR_WIRE_MAX_CPUS)
+    reader_fail (&r, "Malformed fork request: too many CPUs");
+  else if (r.error == NULL && r.len - r.pos < (gsize) n * 4)
+    need (&r, (gsize) n * 4, "CPU list");
+  if (r.error == NULL)
+    {
+      out->cpus = g_array_sized_new (FALSE, FALSE, sizeof (guint32), n);
+      for (guint i = 0; i < n; i++)
+        {
+          guint32 cpu = get_u32 (&r, "CPU");
+
+          if (cpu >= ORR_WIRE_MAX_CPUS)
+            {
+              reader_fail (&r, "Malformed fork request: CPU number out of range");
+              break;
+            }
+          g_array_append_val (out->cpus, cpu);
+        }
+    }
+  out->job_dir = get_string (&r, "job directory");
+  if (out->job_dir && out->job_dir[0] != '\0' && !is_sandbox_path (out->job_dir))
+    reader_fail (&r, "Malformed fork request: the job directory is not a plain absolute path");
+  n = get_u32 (&r, "hidden path count");
+  if (n > ORR_WIRE_MAX_HIDDEN)
+    reader_fail (&r, "Malformed fork request: too many hidden paths");
+  if (r.error == NULL)
+    {
+      out->hidden = g_ptr_array_new_with_free_func (g_free);
+      for (guint i = 0; i < n && r.error == NULL; i++)
+        {
+          char *path = get_string (&r, "hidden path");
+
+          if (path && !is_sandbox_path (path))
+            reader_fail (&r, "Malformed fork request: a hidden path is not a plain absolute path");
+          if (path)
+            g_ptr_array_add (out->hidden, path);
+        }
+    }
+  if (!reader_finish (&r, "fork request", error))
+    {
+      orr_wire_fork_clear (out);
       return FALSE;
     }
   return TRUE;

@@ -47,7 +47,7 @@ typedef enum {
   ORR_WIRE_ERROR = 26,        /* OrrWireError */
   ORR_WIRE_DONE = 27,         /* u64 rows out */
   /* engine ↔ zygote */
-  ORR_WIRE_FORK = 30,         /* empty + job socket fd */
+  ORR_WIRE_FORK = 30,         /* OrrWireFork + job socket fd */
   ORR_WIRE_FORKED = 31,       /* i32 pid */
   ORR_WIRE_EXITED = 32,       /* i64 × 7: pid, wait status, user and system CPU µs,
                                * peak RSS KiB, blocks read and written (rusage) */
@@ -99,7 +99,23 @@ typedef struct {
   guint64 max_output_bytes;   /* 0: no limit */
   guint64 max_message_bytes;  /* stdout+stderr bound, 0: no limit */
   GPtrArray *params;          /* OrrParam */
+  /* SQL Server compatibility (EXEC sp_execute_external_script): */
+  guint32 flags;              /* OrrWireJobFlags */
+  GStrv partition_by;         /* input columns: the script runs once per group of rows
+                               * with equal values, results concatenated; NULL: none */
+  GStrv order_by;             /* input columns the rows are sorted by (within a group) */
+  guint64 rows_per_read;      /* the script runs once per this many rows; 0: once */
 } OrrWireJob;
+
+/* JOB: u32 flags, u32 n + n strings (partition_by), u32 n + n strings
+ * (order_by), u64 rows_per_read, after the parameters. */
+typedef enum {
+  ORR_WIRE_JOB_SQLSERVER_TYPES = 1u << 0,  /* InputDataSet typed as SQL Server's Python
+                                            * types it: int32 for INT16, float64 for
+                                            * FLOAT32, datetime64 for DATE */
+} OrrWireJobFlags;
+
+#define ORR_WIRE_JOB_ALL_FLAGS 0x1u
 
 void orr_wire_job_clear (OrrWireJob *job);
 
@@ -121,9 +137,45 @@ typedef struct {
 
 void orr_wire_error_clear (OrrWireError *err);
 
+/* FORK: the sandbox the zygote's child builds around itself, right after
+ * fork() and before it reads anything of its job (core/satellite/orr-sandbox.c). */
+typedef enum {
+  ORR_WIRE_FORK_USER_NS      = 1u << 0,  /* a user namespace first (engine not root) */
+  ORR_WIRE_FORK_NET_NS       = 1u << 1,  /* no network at all, not even loopback */
+  ORR_WIRE_FORK_MOUNT_NS     = 1u << 2,  /* read-only view, private /tmp, job dir, hidden paths */
+  ORR_WIRE_FORK_PID_NS       = 1u << 3,  /* the job runs as PID 2 under a small init */
+  ORR_WIRE_FORK_IPC_NS       = 1u << 4,
+  ORR_WIRE_FORK_IDENTITY     = 1u << 5,  /* setgroups/setgid/setuid to uid/gid (engine is root) */
+  ORR_WIRE_FORK_NO_NEW_PRIVS = 1u << 6,
+  ORR_WIRE_FORK_SECCOMP      = 1u << 7,
+  ORR_WIRE_FORK_LANDLOCK     = 1u << 8,
+} OrrWireForkFlags;
+
+#define ORR_WIRE_FORK_ALL_FLAGS  0x1ffu
+#define ORR_WIRE_MAX_CPUS        4096   /* entries of a CPU list, and the highest CPU number + 1 */
+#define ORR_WIRE_MAX_HIDDEN      64
+#define ORR_WIRE_MAX_PATH        4096
+
+typedef struct {
+  guint32 flags;              /* OrrWireForkFlags */
+  guint32 uid;                /* worker identity, with ORR_WIRE_FORK_IDENTITY */
+  guint32 gid;
+  guint64 memory_rlimit;      /* address space allowed on top of the satellite's own
+                               * (RLIMIT_AS), 0: none */
+  guint32 max_processes;      /* processes and threads the script may start on top of the
+                               * interpreter (RLIMIT_NPROC), 0: none */
+  guint64 tmp_size;           /* bytes of the private /tmp and /dev/shm, 0: the tmpfs default */
+  GArray *cpus;               /* guint32 CPU numbers for sched_setaffinity; NULL or empty: all */
+  char *job_dir;              /* absolute, the job's working directory; "" or NULL: none */
+  GPtrArray *hidden;          /* absolute paths shown empty inside (char *), or NULL */
+} OrrWireFork;
+
+void orr_wire_fork_clear (OrrWireFork *spec);
+
 /* ---- encoding --------------------------------------------------------- */
 
 GBytes *orr_wire_encode_job     (const OrrWireJob *job);
+GBytes *orr_wire_encode_fork    (const OrrWireFork *spec);
 GBytes *orr_wire_encode_schema  (const OrrSchema *schema);
 GBytes *orr_wire_encode_batch   (guint n_rows, guint64 size, guint n_columns, const OrrBufferDesc *descs);
 GBytes *orr_wire_encode_string  (const char *text, gssize len);
@@ -137,6 +189,7 @@ GBytes *orr_wire_encode_i64s    (const gint64 *values, guint n);
 /* ---- decoding (each checks the whole payload) -------------------------- */
 
 gboolean orr_wire_decode_job     (GBytes *payload, OrrWireJob *out, GError **error);
+gboolean orr_wire_decode_fork    (GBytes *payload, OrrWireFork *out, GError **error);
 OrrSchema *orr_wire_decode_schema (GBytes *payload, GError **error);
 gboolean orr_wire_decode_batch   (GBytes *payload, OrrWireBatch *out, GError **error);
 char    *orr_wire_decode_string  (GBytes *payload, GError **error);

@@ -17,7 +17,8 @@
 
 /*
  * Fuzzes what the engine reads from a satellite: frames, every payload
- * decoder, and the validator that maps a batch's memory.
+ * decoder (the zygote's FORK request too), and the validator that maps a
+ * batch's memory.
  *
  * An input is a run of frames; each frame's payload goes through every
  * decoder, whatever its type. Whatever decodes must re-encode to the same
@@ -91,6 +92,11 @@ fuzz_job (GBytes *payload)
       return;
     }
   format_params (job.params);
+  /* Partition and order columns are text the glue matches against names. */
+  for (guint i = 0; job.partition_by && job.partition_by[i]; i++)
+    g_assert_true (g_utf8_validate (job.partition_by[i], -1, NULL));
+  for (guint i = 0; job.order_by && job.order_by[i]; i++)
+    g_assert_true (g_utf8_validate (job.order_by[i], -1, NULL));
   /* Flags and booleans are normalised: the second round must be exact. */
   once = orr_wire_encode_job (&job);
   orr_wire_job_clear (&job);
@@ -99,6 +105,33 @@ fuzz_job (GBytes *payload)
   twice = orr_wire_encode_job (&again);
   orr_wire_job_clear (&again);
   check_same (once, twice, "job");
+}
+
+static void
+fuzz_fork (GBytes *payload)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) again = NULL;
+  OrrWireFork spec;
+
+  if (!orr_wire_decode_fork (payload, &spec, &error))
+    {
+      check_protocol_error (error, "fork");
+      return;
+    }
+  if (spec.flags & ~ORR_WIRE_FORK_ALL_FLAGS)
+    g_error ("fork: unknown flags accepted");
+  for (guint i = 0; i < spec.cpus->len; i++)
+    if (g_array_index (spec.cpus, guint32, i) >= ORR_WIRE_MAX_CPUS)
+      g_error ("fork: CPU %u accepted", g_array_index (spec.cpus, guint32, i));
+  if (spec.job_dir[0] != '\0' && spec.job_dir[0] != '/')
+    g_error ("fork: relative job directory accepted");
+  for (guint i = 0; i < spec.hidden->len; i++)
+    if (((const char *) g_ptr_array_index (spec.hidden, i))[0] != '/')
+      g_error ("fork: relative hidden path accepted");
+  again = orr_wire_encode_fork (&spec);
+  orr_wire_fork_clear (&spec);
+  check_same (payload, again, "fork");
 }
 
 static void
@@ -406,6 +439,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       if (consumed < ORR_WIRE_HEADER_SIZE || consumed > size - pos)
         g_error ("frame: consumed %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes", consumed, size - pos);
       fuzz_job (msg->payload);
+      fuzz_fork (msg->payload);
       fuzz_schema (msg->payload, &state);
       fuzz_batch_desc (msg->payload, &state);
       fuzz_strings (msg->payload);

@@ -1291,12 +1291,16 @@ test_usage (void)
 
 /* ------------------------------------------------------------ zygote */
 
+/* Runs @script in a child of @zygote isolated as @sandbox asks (flags 0:
+ * none); returns the child's pid, the job's reply and its wait status. */
 static gint32
-zygote_run_one (Satellite *zygote,
-                const char *script,
-                Reply     **reply_out)
+zygote_run_sandboxed (Satellite         *zygote,
+                      const char        *script,
+                      const OrrWireFork *sandbox,
+                      Reply            **reply_out,
+                      int               *wait_status)
 {
-  g_autoptr(GBytes) empty = g_bytes_new (NULL, 0);
+  g_autoptr(GBytes) request = orr_wire_encode_fork (sandbox);
   g_autoptr(GError) error = NULL;
   JobSpec spec = { .script = script };
   int sv[2];
@@ -1304,7 +1308,7 @@ zygote_run_one (Satellite *zygote,
   gint64 exited[ORR_WIRE_EXITED_N_VALUES];
 
   g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
-  send_message (zygote->sock, ORR_WIRE_FORK, empty, sv[1]);
+  send_message (zygote->sock, ORR_WIRE_FORK, request, sv[1]);
   close (sv[1]);
   {
     g_autoptr(OrrWireMessage) forked = recv_message (zygote->sock);
@@ -1316,7 +1320,16 @@ zygote_run_one (Satellite *zygote,
   }
 
   send_job (sv[0], &spec);
-  *reply_out = read_reply (sv[0]);
+  if (reply_out)
+    *reply_out = read_reply (sv[0]);
+  else
+    {
+      /* A job that dies says nothing: its socket just closes. */
+      char buf[256];
+
+      while (read (sv[0], buf, sizeof buf) > 0)
+        ;
+    }
   close (sv[0]);
 
   {
@@ -1326,12 +1339,26 @@ zygote_run_one (Satellite *zygote,
     orr_wire_decode_i64s (msg->payload, exited, ORR_WIRE_EXITED_N_VALUES, &error);
     g_assert_no_error (error);
     g_assert_cmpint (exited[0], ==, pid);
-    g_assert_true (WIFEXITED ((int) exited[1]));
-    (*reply_out)->status = WEXITSTATUS ((int) exited[1]);
+    *wait_status = (int) exited[1];
+    if (reply_out)
+      (*reply_out)->status = WIFEXITED (*wait_status) ? WEXITSTATUS (*wait_status) : -1;
     /* The zygote reports the child's resource use from its rusage. */
     g_assert_cmpint (exited[2] + exited[3], >, 0);
     g_assert_cmpint (exited[4], >, 1024);
   }
+  return pid;
+}
+
+static gint32
+zygote_run_one (Satellite *zygote,
+                const char *script,
+                Reply     **reply_out)
+{
+  OrrWireFork plain = { 0 };
+  int wait_status;
+  gint32 pid = zygote_run_sandboxed (zygote, script, &plain, reply_out, &wait_status);
+
+  g_assert_true (WIFEXITED (wait_status));
   return pid;
 }
 
@@ -1379,17 +1406,104 @@ test_zygote (void)
 }
 
 static void
+test_zygote_sandbox (void)
+{
+  g_autoptr(Satellite) zygote = satellite_start ("--zygote", G_SUBPROCESS_FLAGS_NONE);
+  g_autoptr(OrrWireMessage) ready = recv_message (zygote->sock);
+  OrrWireFork sandbox = {
+    .flags = ORR_WIRE_FORK_NET_NS | ORR_WIRE_FORK_MOUNT_NS | ORR_WIRE_FORK_PID_NS | ORR_WIRE_FORK_IPC_NS |
+             ORR_WIRE_FORK_NO_NEW_PRIVS | ORR_WIRE_FORK_SECCOMP |
+             (geteuid () == 0 ? 0 : ORR_WIRE_FORK_USER_NS),
+  };
+  struct {
+    const char *script;
+    gboolean signaled;
+    int code;
+  } cases[] = {
+    { "import os, pandas as pd\n"
+      "assert (os.getpid(), os.getppid()) == (2, 1), (os.getpid(), os.getppid())\n"
+      "assert os.listdir('/tmp') == []\n"
+      "assert set(os.environ) <= {'PATH', 'HOME', 'TMPDIR', 'LANG', 'LC_ALL', 'TZ', 'OPENBLAS_NUM_THREADS',\n"
+      "                           'OMP_NUM_THREADS', 'MKL_NUM_THREADS'}, sorted(os.environ)\n"
+      "OutputDataSet = pd.DataFrame({'x': [1]})\n", FALSE, 0 },
+    { "import os\nos._exit(7)\n", FALSE, 7 },
+    { "import os\nos.abort()\n", TRUE, SIGABRT },
+    { "import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\n", TRUE, SIGTERM },
+  };
+
+  g_test_summary ("A sandboxed child runs its job as PID 2 of its own namespaces, and the zygote's EXITED "
+                  "carries the job's own exit code or signal through the sandbox's keeper and init; a "
+                  "sandbox step that fails fails the job with an error naming it");
+  g_assert_cmpint (ready->type, ==, ORR_WIRE_READY);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(Reply) reply = NULL;
+      int status;
+
+      zygote_run_sandboxed (zygote, cases[i].script, &sandbox, i == 0 ? &reply : NULL, &status);
+      if (cases[i].signaled)
+        {
+          g_assert_true (WIFSIGNALED (status));
+          g_assert_cmpint (WTERMSIG (status), ==, cases[i].code);
+        }
+      else
+        {
+          g_assert_true (WIFEXITED (status));
+          g_assert_cmpint (WEXITSTATUS (status), ==, cases[i].code);
+          if (cases[i].code == 0)
+            assert_success (reply);
+        }
+    }
+
+  /* A step that fails is never skipped: the job is told which. */
+  {
+    g_autoptr(Reply) reply = NULL;
+    OrrWireFork broken = sandbox;
+    int status;
+
+    broken.job_dir = (char *) "/nonexistent-orrery-job-dir";
+    zygote_run_sandboxed (zygote, "print('never')", &broken, &reply, &status);
+    g_assert_true (WIFEXITED (status));
+    g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+    g_assert_true (reply->failed);
+    g_assert_cmpstr (reply->error.kind, ==, "OrrerySandboxError");
+    g_assert_cmpstr (reply->error.message, ==,
+                     "Cannot isolate the job: opening the job directory: No such file or directory");
+    g_assert_cmpstr (reply->out->str, ==, "");
+  }
+
+  close (zygote->sock);
+  zygote->sock = -1;
+  g_assert_cmpint (satellite_wait (zygote), ==, 0);
+}
+
+static void
 test_zygote_malformed (void)
 {
-  g_autoptr(Satellite) zygote = satellite_start ("--zygote", G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autoptr(OrrWireMessage) ready = recv_message (zygote->sock);
   g_autoptr(GBytes) empty = g_bytes_new (NULL, 0);
+  OrrWireFork unknown = { .flags = 1u << 30 };
+  g_autoptr(GBytes) bad_flags = orr_wire_encode_fork (&unknown);
 
-  g_test_summary ("A message other than FORK with a socket makes the zygote exit with status 2");
-  g_assert_cmpint (ready->type, ==, ORR_WIRE_READY);
-  /* FORK without the job socket it must carry. */
-  send_message (zygote->sock, ORR_WIRE_FORK, empty, -1);
-  expect_protocol_failure (zygote);
+  g_test_summary ("A message other than FORK with a socket and a valid sandbox makes the zygote exit "
+                  "with status 2");
+  for (int i = 0; i < 3; i++)
+    {
+      g_autoptr(Satellite) zygote = satellite_start ("--zygote", G_SUBPROCESS_FLAGS_STDERR_PIPE);
+      g_autoptr(OrrWireMessage) ready = recv_message (zygote->sock);
+      int sv[2];
+
+      g_assert_cmpint (ready->type, ==, ORR_WIRE_READY);
+      g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+      if (i == 0)
+        /* FORK without the job socket it must carry. */
+        send_message (zygote->sock, ORR_WIRE_FORK, empty, -1);
+      else
+        /* FORK without its sandbox, or with flags this satellite does not know. */
+        send_message (zygote->sock, ORR_WIRE_FORK, i == 1 ? empty : bad_flags, sv[1]);
+      close (sv[0]);
+      close (sv[1]);
+      expect_protocol_failure (zygote);
+    }
 }
 
 int
@@ -1424,6 +1538,7 @@ main (int    argc,
   g_test_add_func ("/satellite/protocol/bad-batch", test_protocol_bad_batch);
   g_test_add_func ("/satellite/usage", test_usage);
   g_test_add_func ("/satellite/zygote/jobs", test_zygote);
+  g_test_add_func ("/satellite/zygote/sandbox", test_zygote_sandbox);
   g_test_add_func ("/satellite/zygote/malformed", test_zygote_malformed);
 
   return g_test_run ();

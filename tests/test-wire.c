@@ -207,6 +207,10 @@ make_job (OrrWireJob *job)
   job->max_output_bytes = G_MAXUINT64;
   job->max_message_bytes = 65536;
   job->params = make_params ();
+  job->flags = ORR_WIRE_JOB_SQLSERVER_TYPES;
+  job->partition_by = g_strsplit ("region,payment type " UNICODE_TEXT, ",", -1);
+  job->order_by = g_strsplit ("amount", ",", -1);
+  job->rows_per_read = 10000;
 }
 
 static OrrSchema *
@@ -254,6 +258,43 @@ decode_job_any (GBytes *payload, GError **error)
     }
   orr_wire_job_clear (&job);
   return TRUE;
+}
+
+static gboolean
+decode_fork_any (GBytes *payload, GError **error)
+{
+  OrrWireFork spec;
+
+  if (!orr_wire_decode_fork (payload, &spec, error))
+    {
+      g_assert_null (spec.cpus);
+      g_assert_null (spec.job_dir);
+      g_assert_null (spec.hidden);
+      return FALSE;
+    }
+  orr_wire_fork_clear (&spec);
+  return TRUE;
+}
+
+/* A sandbox with every field set. */
+static void
+make_fork (OrrWireFork *spec)
+{
+  static const guint32 cpus[] = { 0, 3, 4095 };
+
+  memset (spec, 0, sizeof *spec);
+  spec->flags = ORR_WIRE_FORK_ALL_FLAGS;
+  spec->uid = 70001;
+  spec->gid = 70002;
+  spec->memory_rlimit = G_GUINT64_CONSTANT (256) << 20;
+  spec->max_processes = 16;
+  spec->tmp_size = G_MAXUINT64;
+  spec->cpus = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_array_append_vals (spec->cpus, cpus, G_N_ELEMENTS (cpus));
+  spec->job_dir = g_strdup ("/run/orrery/jobs/12-34");
+  spec->hidden = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (spec->hidden, g_strdup ("/etc/odbc.ini"));
+  g_ptr_array_add (spec->hidden, g_strdup ("/home/" UNICODE_TEXT));
 }
 
 static gboolean
@@ -356,6 +397,7 @@ make_cases (void)
 {
   GArray *cases = g_array_new (FALSE, TRUE, sizeof (Case));
   OrrWireJob job;
+  OrrWireFork sandbox;
   g_autoptr(OrrSchema) schema = make_schema ();
   g_autoptr(GPtrArray) params = make_params ();
   static const char * const versions[] = { "3.11.2", "", UNICODE_TEXT };
@@ -372,6 +414,10 @@ make_cases (void)
   make_job (&job);
   c = (Case) { "job", decode_job_any, orr_wire_encode_job (&job) };
   g_array_append_val (cases, c);
+  make_fork (&sandbox);
+  c = (Case) { "fork", decode_fork_any, orr_wire_encode_fork (&sandbox) };
+  g_array_append_val (cases, c);
+  orr_wire_fork_clear (&sandbox);
   c = (Case) { "schema", decode_schema_any, orr_wire_encode_schema (schema) };
   g_array_append_val (cases, c);
   c = (Case) { "batch", decode_batch_any,
@@ -427,8 +473,102 @@ test_job_round_trip (void)
   g_assert_cmpuint (back.max_output_bytes, ==, job.max_output_bytes);
   g_assert_cmpuint (back.max_message_bytes, ==, job.max_message_bytes);
   assert_params_equal (job.params, back.params);
+  g_assert_cmpuint (back.flags, ==, ORR_WIRE_JOB_SQLSERVER_TYPES);
+  g_assert_true (g_strv_equal ((const char * const *) back.partition_by, (const char * const *) job.partition_by));
+  g_assert_true (g_strv_equal ((const char * const *) back.order_by, (const char * const *) job.order_by));
+  g_assert_cmpuint (back.rows_per_read, ==, 10000);
   orr_wire_job_clear (&back);
   orr_wire_job_clear (&job);
+}
+
+static void
+test_fork_round_trip (void)
+{
+  OrrWireFork spec, back;
+  OrrWireFork plain = { 0 };
+  g_autoptr(GBytes) payload = NULL;
+  g_autoptr(GBytes) plain_payload = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A FORK request's sandbox decodes to exactly what was encoded; one with nothing asked "
+                  "decodes to no flag, no CPU, no job directory and nothing hidden");
+
+  make_fork (&spec);
+  payload = orr_wire_encode_fork (&spec);
+  g_assert_true (orr_wire_decode_fork (payload, &back, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (back.flags, ==, spec.flags);
+  g_assert_cmpuint (back.uid, ==, spec.uid);
+  g_assert_cmpuint (back.gid, ==, spec.gid);
+  g_assert_cmpuint (back.memory_rlimit, ==, spec.memory_rlimit);
+  g_assert_cmpuint (back.max_processes, ==, spec.max_processes);
+  g_assert_cmpuint (back.tmp_size, ==, spec.tmp_size);
+  g_assert_cmpmem (back.cpus->data, back.cpus->len * 4, spec.cpus->data, spec.cpus->len * 4);
+  g_assert_cmpstr (back.job_dir, ==, spec.job_dir);
+  g_assert_cmpuint (back.hidden->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (back.hidden, 1), ==, "/home/" UNICODE_TEXT);
+  orr_wire_fork_clear (&back);
+  orr_wire_fork_clear (&spec);
+
+  plain_payload = orr_wire_encode_fork (&plain);
+  g_assert_true (orr_wire_decode_fork (plain_payload, &back, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (back.flags, ==, 0);
+  g_assert_cmpuint (back.cpus->len, ==, 0);
+  g_assert_cmpstr (back.job_dir, ==, "");
+  g_assert_cmpuint (back.hidden->len, ==, 0);
+  orr_wire_fork_clear (&back);
+}
+
+static void
+test_fork_refused (void)
+{
+  static const struct { guint32 flags, uid; guint32 cpu; const char *dir, *hidden, *what; } bad[] = {
+    { 1u << 9, 0, 0, "", "/x", "unknown sandbox flags" },
+    { ORR_WIRE_FORK_IDENTITY, 0, 0, "", "/x", "cannot be root" },
+    { 0, 0, ORR_WIRE_MAX_CPUS, "", "/x", "CPU number out of range" },
+    { 0, 0, 0, "relative/dir", "/x", "job directory" },
+    { 0, 0, 0, "/run/../etc", "/x", "job directory" },
+    { 0, 0, 0, "/run/orrery/.", "/x", "job directory" },
+    { 0, 0, 0, "", "etc/shadow", "hidden path" },
+    { 0, 0, 0, "", "/etc/../root", "hidden path" },
+  };
+
+  g_test_summary ("A FORK request with unknown flags, a root worker identity, a CPU beyond the bound, or "
+                  "a job directory or hidden path that is not a plain absolute path is refused");
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GPtrArray) hidden = g_ptr_array_new ();
+      g_autoptr(GArray) cpus = g_array_new (FALSE, FALSE, sizeof (guint32));
+      OrrWireFork spec = { .flags = bad[i].flags, .uid = bad[i].uid, .gid = 1, .cpus = cpus,
+                           .job_dir = (char *) bad[i].dir, .hidden = hidden };
+      g_autoptr(GBytes) payload = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_array_append_val (cpus, bad[i].cpu);
+      g_ptr_array_add (hidden, (char *) bad[i].hidden);
+      payload = orr_wire_encode_fork (&spec);
+      g_assert_false (decode_fork_any (payload, &error));
+      g_assert_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL);
+      assert_str_contains (error->message, bad[i].what);
+    }
+  {
+    /* Counts beyond the bounds, with nothing behind them. */
+    GByteArray *a = g_byte_array_new ();
+    g_autoptr(GBytes) payload = NULL;
+    g_autoptr(GError) error = NULL;
+
+    put32 (a, 0);
+    put32 (a, 0);
+    put32 (a, 0);
+    put64 (a, 0);
+    put32 (a, 0);
+    put64 (a, 0);
+    put32 (a, ORR_WIRE_MAX_CPUS + 1);
+    payload = g_byte_array_free_to_bytes (a);
+    g_assert_false (decode_fork_any (payload, &error));
+    assert_str_contains (error->message, "too many CPUs");
+  }
 }
 
 static void
@@ -439,7 +579,7 @@ test_job_defaults (void)
   g_autoptr(GError) error = NULL;
 
   g_test_summary ("A job with no strings and no parameter list decodes to empty strings "
-                  "and an empty parameter list");
+                  "and an empty parameter list; no flags, partitions, order or chunks");
 
   payload = orr_wire_encode_job (&job);
   g_assert_true (orr_wire_decode_job (payload, &back, &error));
@@ -450,6 +590,10 @@ test_job_defaults (void)
   g_assert_cmpuint (back.max_output_bytes, ==, 0);
   g_assert_nonnull (back.params);
   g_assert_cmpuint (back.params->len, ==, 0);
+  g_assert_cmpuint (back.flags, ==, 0);
+  g_assert_null (back.partition_by);
+  g_assert_null (back.order_by);
+  g_assert_cmpuint (back.rows_per_read, ==, 0);
   orr_wire_job_clear (&back);
 }
 
@@ -463,7 +607,7 @@ test_job_layout (void)
   const OrrParam *p;
 
   g_test_summary ("A job written by hand in the documented layout decodes; unknown flag "
-                  "bits of a parameter are dropped");
+                  "bits of a parameter are dropped; partition and order columns, chunk size");
 
   put_str (a, "x = 1", 5);
   put_str (a, "in", 2);
@@ -476,6 +620,12 @@ test_job_layout (void)
   put8 (a, ORR_DATA_TYPE_INT32);
   put8 (a, 0);
   put64 (a, (guint64) -7);
+  put32 (a, ORR_WIRE_JOB_SQLSERVER_TYPES);
+  put32 (a, 2);
+  put_str (a, "a", 1);
+  put_str (a, "b c", 3);
+  put32 (a, 0);
+  put64 (a, 500);
   payload = g_byte_array_free_to_bytes (a);
 
   g_assert_true (orr_wire_decode_job (payload, &job, &error));
@@ -492,7 +642,78 @@ test_job_layout (void)
   g_assert_cmpint (p->value.type, ==, ORR_DATA_TYPE_INT32);
   g_assert_false (p->value.is_null);
   g_assert_cmpint (p->value.v.i, ==, -7);
+  g_assert_cmpuint (job.flags, ==, ORR_WIRE_JOB_SQLSERVER_TYPES);
+  g_assert_cmpuint (g_strv_length (job.partition_by), ==, 2);
+  g_assert_cmpstr (job.partition_by[1], ==, "b c");
+  g_assert_null (job.order_by);
+  g_assert_cmpuint (job.rows_per_read, ==, 500);
   orr_wire_job_clear (&job);
+}
+
+/* A job's fixed head: script "x", no names, no limits, no parameters. */
+static GByteArray *
+job_head (void)
+{
+  GByteArray *a = g_byte_array_new ();
+
+  put_str (a, "x", 1);
+  put_str (a, "", 0);
+  put_str (a, "", 0);
+  put64 (a, 0);
+  put64 (a, 0);
+  put32 (a, 0);
+  return a;
+}
+
+static void
+test_job_malformed_tail (void)
+{
+  g_autoptr(GError) error = NULL;
+  OrrWireJob job;
+  GByteArray *a;
+  g_autoptr(GBytes) payload = NULL;
+
+  g_test_summary ("A job with unknown flags, too many partition columns or a column name that is "
+                  "not UTF-8 is refused, and leaves nothing to free");
+
+  a = job_head ();
+  put32 (a, 0x80);
+  put32 (a, 0);
+  put32 (a, 0);
+  put64 (a, 0);
+  payload = g_byte_array_free_to_bytes (a);
+  g_assert_false (orr_wire_decode_job (payload, &job, &error));
+  g_assert_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL);
+  assert_str_contains (error->message, "unknown flags");
+  g_assert_null (job.script);
+  g_clear_error (&error);
+  g_clear_pointer (&payload, g_bytes_unref);
+
+  a = job_head ();
+  put32 (a, 0);
+  put32 (a, ORR_WIRE_MAX_COLUMNS + 1);
+  payload = g_byte_array_free_to_bytes (a);
+  g_assert_false (orr_wire_decode_job (payload, &job, &error));
+  g_assert_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL);
+  assert_str_contains (error->message, "too many column names");
+  g_assert_null (job.partition_by);
+  g_clear_error (&error);
+  g_clear_pointer (&payload, g_bytes_unref);
+
+  a = job_head ();
+  put32 (a, 0);
+  put32 (a, 1);
+  put_str (a, "ok", 2);
+  put32 (a, 2);
+  put_str (a, "fine", 4);
+  put_str (a, "\xff", 1);
+  put64 (a, 0);
+  payload = g_byte_array_free_to_bytes (a);
+  g_assert_false (orr_wire_decode_job (payload, &job, &error));
+  g_assert_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL);
+  assert_str_contains (error->message, "order column");
+  g_assert_null (job.partition_by);
+  g_assert_null (job.order_by);
 }
 
 static void
@@ -846,6 +1067,10 @@ test_invalid_utf8 (void)
       put64 (a, 0);
       put64 (a, 0);
       put32 (a, 0);
+      put32 (a, 0);
+      put32 (a, 0);
+      put32 (a, 0);
+      put64 (a, 0);
       payload = g_byte_array_free_to_bytes (a);
       g_assert_false (orr_wire_decode_job (payload, &job, &error));
       g_assert_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL);
@@ -2278,6 +2503,9 @@ main (int argc, char **argv)
   g_test_add_func ("/Orr/Wire/job/round-trip", test_job_round_trip);
   g_test_add_func ("/Orr/Wire/job/defaults", test_job_defaults);
   g_test_add_func ("/Orr/Wire/job/layout", test_job_layout);
+  g_test_add_func ("/Orr/Wire/job/malformed-tail", test_job_malformed_tail);
+  g_test_add_func ("/Orr/Wire/fork/round-trip", test_fork_round_trip);
+  g_test_add_func ("/Orr/Wire/fork/refused", test_fork_refused);
   g_test_add_func ("/Orr/Wire/schema/round-trip", test_schema_round_trip);
   g_test_add_func ("/Orr/Wire/schema/layout", test_schema_layout);
   g_test_add_func ("/Orr/Wire/batch/round-trip", test_batch_round_trip);

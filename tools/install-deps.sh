@@ -9,7 +9,7 @@ set -euo pipefail
 
 packages=(
   meson ninja-build pkg-config gcc
-  libglib2.0-dev libgtk-3-dev libgtksourceview-4-dev
+  libglib2.0-dev libgtk-3-dev libgtksourceview-4-dev libsecret-1-dev
   unixodbc unixodbc-dev odbc-postgresql libsqliteodbc
   python3 python3-numpy python3-pandas libpython3.11-dev python3-pyodbc python3-sklearn
   postgresql libpq-dev

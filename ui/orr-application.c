@@ -14,6 +14,9 @@ struct _OrrApplication
   GtkApplication  parent_instance;
 
   OrrEngine      *engine;
+  OrrMonitor     *monitor;
+  /* guint64 job id → OrrJob, weak: a job leaves when it is finalized. */
+  GHashTable     *jobs;
 };
 
 G_DEFINE_FINAL_TYPE (OrrApplication, orr_application, GTK_TYPE_APPLICATION)
@@ -64,10 +67,27 @@ static void
 orr_application_startup (GApplication *app)
 {
   OrrApplication *self = ORR_APPLICATION (app);
-  static const char *run_accels[] = { "F5", "<Control>Return", NULL };
-  static const char *cancel_accels[] = { "Escape", NULL };
-  static const char *quit_accels[] = { "<Control>q", NULL };
+  static const struct {
+    const char *action;
+    const char *accels[3];
+  } accels[] = {
+    { "win.run", { "F5", "<Control>Return", NULL } },
+    { "win.cancel", { "Escape", NULL } },
+    { "win.open", { "<Control>o", NULL } },
+    { "win.save", { "<Control>s", NULL } },
+    { "win.save-as", { "<Control><Shift>s", NULL } },
+    { "win.export", { "<Control>e", NULL } },
+    { "win.refresh", { "<Control>r", NULL } },
+    { "win.page::connect", { "<Alt>1", NULL } },
+    { "win.page::server", { "<Alt>2", NULL } },
+    { "win.page::security", { "<Alt>3", NULL } },
+    { "win.page::script", { "<Alt>4", NULL } },
+    { "win.page::jobs", { "<Alt>5", NULL } },
+    { "win.page::pools", { "<Alt>6", NULL } },
+    { "app.quit", { "<Control>q", NULL } },
+  };
   g_autoptr(GtkCssProvider) css = NULL;
+  guint i;
 
   G_APPLICATION_CLASS (orr_application_parent_class)->startup (app);
 
@@ -81,12 +101,13 @@ orr_application_startup (GApplication *app)
                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
 
   self->engine = orr_engine_new ();
+  self->monitor = orr_monitor_new ();
+  orr_monitor_start (self->monitor);
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
                                    G_N_ELEMENTS (app_actions), self);
-  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.run", run_accels);
-  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.cancel", cancel_accels);
-  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
+  for (i = 0; i < G_N_ELEMENTS (accels); i++)
+    gtk_application_set_accels_for_action (GTK_APPLICATION (self), accels[i].action, accels[i].accels);
 }
 
 static void
@@ -109,6 +130,26 @@ orr_application_shutdown (GApplication *app)
 
   /* The windows are gone: stop the engine's satellites now, not at exit. */
   g_clear_object (&self->engine);
+  if (self->monitor != NULL)
+    orr_monitor_stop (self->monitor);
+  g_clear_object (&self->monitor);
+}
+
+static void
+on_job_finalized (gpointer  data,
+                  GObject  *where_the_object_was)
+{
+  OrrApplication *self = data;
+  GHashTableIter iter;
+  gpointer job;
+
+  g_hash_table_iter_init (&iter, self->jobs);
+  while (g_hash_table_iter_next (&iter, NULL, &job))
+    if (job == (gpointer) where_the_object_was)
+      {
+        g_hash_table_iter_remove (&iter);
+        break;
+      }
 }
 
 static void
@@ -117,6 +158,17 @@ orr_application_dispose (GObject *object)
   OrrApplication *self = ORR_APPLICATION (object);
 
   g_clear_object (&self->engine);
+  g_clear_object (&self->monitor);
+  if (self->jobs != NULL)
+    {
+      GHashTableIter iter;
+      gpointer job;
+
+      g_hash_table_iter_init (&iter, self->jobs);
+      while (g_hash_table_iter_next (&iter, NULL, &job))
+        g_object_weak_unref (job, on_job_finalized, self);
+      g_clear_pointer (&self->jobs, g_hash_table_unref);
+    }
 
   G_OBJECT_CLASS (orr_application_parent_class)->dispose (object);
 }
@@ -137,6 +189,7 @@ orr_application_class_init (OrrApplicationClass *klass)
 static void
 orr_application_init (OrrApplication *self)
 {
+  self->jobs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
 }
 
 OrrApplication *
@@ -158,4 +211,51 @@ orr_application_get_engine (OrrApplication *self)
   g_return_val_if_fail (ORR_IS_APPLICATION (self), NULL);
 
   return self->engine;
+}
+
+/**
+ * orr_application_get_monitor:
+ * Returns: (transfer none) (nullable): the monitor, once the application has started.
+ */
+OrrMonitor *
+orr_application_get_monitor (OrrApplication *self)
+{
+  g_return_val_if_fail (ORR_IS_APPLICATION (self), NULL);
+
+  return self->monitor;
+}
+
+void
+orr_application_track_job (OrrApplication *self,
+                           OrrJob         *job)
+{
+  gint64 *id;
+
+  g_return_if_fail (ORR_IS_APPLICATION (self));
+  g_return_if_fail (ORR_IS_JOB (job));
+
+  id = g_new (gint64, 1);
+  *id = (gint64) orr_job_get_id (job);
+  if (g_hash_table_lookup (self->jobs, id) == job)
+    {
+      g_free (id);
+      return;
+    }
+  g_object_weak_ref (G_OBJECT (job), on_job_finalized, self);
+  g_hash_table_replace (self->jobs, id, job);
+}
+
+/**
+ * orr_application_lookup_job:
+ * Returns: (transfer none) (nullable): the job of this process with @id.
+ */
+OrrJob *
+orr_application_lookup_job (OrrApplication *self,
+                            guint64         id)
+{
+  gint64 key = (gint64) id;
+
+  g_return_val_if_fail (ORR_IS_APPLICATION (self), NULL);
+
+  return g_hash_table_lookup (self->jobs, &key);
 }

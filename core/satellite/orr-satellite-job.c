@@ -141,6 +141,27 @@ recv_expected (int           sock,
   return g_steal_pointer (&msg);
 }
 
+/* A list of str (empty for NULL). */
+static PyObject *
+strv_to_python (char **strv)
+{
+  guint n = strv ? g_strv_length (strv) : 0;
+  PyObject *list = PyList_New (n);
+
+  for (guint i = 0; list && i < n; i++)
+    {
+      PyObject *item = PyUnicode_FromString (strv[i]);
+
+      if (item == NULL)
+        {
+          Py_CLEAR (list);
+          break;
+        }
+      PyList_SET_ITEM (list, i, item);
+    }
+  return list;
+}
+
 static PyObject *
 schema_to_python (const OrrSchema *schema)
 {
@@ -821,6 +842,7 @@ _orr_satellite_run_job (int sock)
   g_autoptr(OrrSchema) schema = NULL;
   OrrWireJob job = { 0 };
   PyObject *pieces = NULL, *schema_list = NULL, *params_list = NULL, *result = NULL;
+  PyObject *partition_list = NULL, *order_list = NULL;
   const char *input_name, *output_name;
   int status;
 
@@ -877,12 +899,16 @@ _orr_satellite_run_job (int sock)
   output_name = job.output_name && job.output_name[0] ? job.output_name : "OutputDataSet";
   schema_list = schema_to_python (schema);
   params_list = params_to_python (job.params);
-  if (schema_list == NULL || params_list == NULL)
+  partition_list = strv_to_python (job.partition_by);
+  order_list = strv_to_python (job.order_by);
+  if (schema_list == NULL || params_list == NULL || partition_list == NULL || order_list == NULL)
     goto python_failure;
 
   _orr_satellite_sink_start (sock, job.max_message_bytes);
-  result = PyObject_CallMethod (glue, "run_job", "sssOOO", job.script, input_name, output_name,
-                                schema_list, pieces, params_list);
+  result = PyObject_CallMethod (glue, "run_job", "sssOOOOOKi", job.script, input_name, output_name,
+                                schema_list, pieces, params_list, partition_list, order_list,
+                                (unsigned long long) job.rows_per_read,
+                                (job.flags & ORR_WIRE_JOB_SQLSERVER_TYPES) != 0);
   _orr_satellite_sink_stop ();
   Py_CLEAR (pieces);
   if (result == NULL)
@@ -907,6 +933,8 @@ python_failure:
 
 out:
   Py_XDECREF (result);
+  Py_XDECREF (order_list);
+  Py_XDECREF (partition_list);
   Py_XDECREF (params_list);
   Py_XDECREF (schema_list);
   Py_XDECREF (pieces);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "orr-error.h"
+#include "orr-sandbox.h"
 #include "orr-satellite-private.h"
 
 /*
@@ -181,21 +182,52 @@ zygote_send (Zygote      *z,
     }
 }
 
+/* The C environment as a dict, for os.environ (which is a copy taken when
+ * the interpreter started). */
+static PyObject *
+environ_dict (void)
+{
+  PyObject *dict = PyDict_New ();
+
+  for (char **e = environ; dict && e && *e; e++)
+    {
+      const char *eq = strchr (*e, '=');
+      PyObject *key, *value;
+
+      if (eq == NULL)
+        continue;
+      key = PyUnicode_DecodeFSDefaultAndSize (*e, eq - *e);
+      value = PyUnicode_DecodeFSDefault (eq + 1);
+      if (key == NULL || value == NULL || PyDict_SetItem (dict, key, value) < 0)
+        g_clear_pointer (&dict, Py_DecRef);
+      Py_XDECREF (key);
+      Py_XDECREF (value);
+    }
+  return dict;
+}
+
 G_GNUC_NORETURN static void
-zygote_child (Zygote *z,
-              int     job_fd)
+zygote_child (Zygote            *z,
+              int                job_fd,
+              const OrrWireFork *sandbox)
 {
   PyObject *r;
   int status;
 
   close (CHANNEL_FD);
   close (z->signal_fd);
-  sigprocmask (SIG_SETMASK, &z->saved_mask, NULL);
   if (!die_with_parent (z->pid))
     _exit (ORR_SATELLITE_EXIT_PROTOCOL);
+  /* Fork first, then isolate: the zygote stays warm and unconfined. Only
+   * the process that runs the job returns, with the job's signal mask. */
+  orr_sandbox_enter (sandbox, job_fd, &z->saved_mask, z->pid);
+  sigprocmask (SIG_SETMASK, &z->saved_mask, NULL);
   PyOS_AfterFork_Child ();
 
-  r = PyObject_CallMethod (_orr_satellite_get_glue (), "after_fork", NULL);
+  if (sandbox->flags != 0)
+    r = PyObject_CallMethod (_orr_satellite_get_glue (), "after_fork", "(N)", environ_dict ());
+  else
+    r = PyObject_CallMethod (_orr_satellite_get_glue (), "after_fork", NULL);
   if (r == NULL)
     {
       _orr_satellite_send_py_error (job_fd, "Cannot prepare the forked satellite");
@@ -209,8 +241,9 @@ zygote_child (Zygote *z,
 }
 
 static void
-zygote_fork (Zygote *z,
-             int     job_fd)
+zygote_fork (Zygote            *z,
+             int                job_fd,
+             const OrrWireFork *sandbox)
 {
   g_autoptr(GBytes) payload = NULL;
   gint32 pid;
@@ -220,7 +253,7 @@ zygote_fork (Zygote *z,
   pid = fork ();
   errsv = errno;
   if (pid == 0)
-    zygote_child (z, job_fd);
+    zygote_child (z, job_fd, sandbox);
   PyOS_AfterFork_Parent ();
 
   close (job_fd);
@@ -313,6 +346,7 @@ run_zygote_mode (void)
       };
       g_autoptr(OrrWireMessage) msg = NULL;
       g_autoptr(GError) error = NULL;
+      OrrWireFork sandbox;
 
       if (poll (fds, 2, -1) < 0)
         {
@@ -335,13 +369,19 @@ run_zygote_mode (void)
           fprintf (stderr, "orrery-satellite: %s\n", error->message);
           zygote_shutdown (&z, ORR_SATELLITE_EXIT_PROTOCOL);
         }
-      if (msg->type != ORR_WIRE_FORK || msg->fd < 0 || g_bytes_get_size (msg->payload) != 0)
+      if (msg->type != ORR_WIRE_FORK || msg->fd < 0)
         {
           fprintf (stderr, "orrery-satellite: malformed message %u on the control channel "
                    "(expected FORK with a job socket)\n", msg->type);
           zygote_shutdown (&z, ORR_SATELLITE_EXIT_PROTOCOL);
         }
-      zygote_fork (&z, msg->fd);
+      if (!orr_wire_decode_fork (msg->payload, &sandbox, &error))
+        {
+          fprintf (stderr, "orrery-satellite: %s\n", error->message);
+          zygote_shutdown (&z, ORR_SATELLITE_EXIT_PROTOCOL);
+        }
+      zygote_fork (&z, msg->fd, &sandbox);
+      orr_wire_fork_clear (&sandbox);
       msg->fd = -1;
     }
 }

@@ -65,6 +65,7 @@ import gc
 import io
 import linecache
 import math
+import os
 import sys
 import traceback
 import types
@@ -460,12 +461,33 @@ def _output_column(output_name, name, series):
     return _numpy_column(where, name, series.to_numpy(), None)
 
 
-def _build_output(output_name, namespace):
+def _output_frame(output_name, namespace):
     if output_name not in namespace:
         raise _OutputError(f"{output_name} is not defined; assign a pandas DataFrame to it")
     frame = namespace[output_name]
     if not isinstance(frame, pd.DataFrame):
         raise _OutputError(f"{output_name} must be a pandas DataFrame, not {type(frame).__name__}")
+    return frame
+
+
+def _concat_outputs(output_name, frames):
+    """The results of several runs (partitions, chunks) as one, by position."""
+    frames = [frame for frame in frames if frame.shape[1] > 0]
+    if len(frames) <= 1:
+        return frames[0] if frames else pd.DataFrame()
+    width = frames[0].shape[1]
+    for frame in frames[1:]:
+        if frame.shape[1] != width:
+            raise _OutputError(f"{output_name} has {width} columns in one run of the script and "
+                               f"{frame.shape[1]} in another; every partition and chunk must "
+                               "return the same columns")
+    combined = pd.concat([frame.set_axis(range(width), axis=1) for frame in frames],
+                         ignore_index=True)
+    combined.columns = frames[0].columns
+    return combined
+
+
+def _build_output(output_name, frame):
     if frame.shape[1] == 0:
         return [], 0
     columns = [
@@ -591,17 +613,94 @@ def _execute(script, namespace):
     code, error = _compile(script)
     if error is not None:
         return error
+    # A process the script forked that comes back here instead of exiting
+    # (a fork bomb's children) must not answer for the job on its socket.
+    job_process = os.getpid()
     try:
         exec(code, namespace)
     except SystemExit as exc:
+        if os.getpid() != job_process:
+            os._exit(exc.code if isinstance(exc.code, int) else 1)
         if exc.code is not None and exc.code != 0:
             return _script_error(exc)
     except BaseException as exc:  # noqa: B036 - KeyboardInterrupt too is the script's error
+        if os.getpid() != job_process:
+            os._exit(1)
         return _script_error(exc)
+    if os.getpid() != job_process:
+        os._exit(0)
     return None
 
 
-def run_job(script, input_name, output_name, schema, pieces, params):
+def _sqlserver_input(frame, schema):
+    """InputDataSet typed as SQL Server Machine Learning Services types it:
+    tinyint and smallint arrive as int32, real as float64, date as
+    datetime64[ns] (dates beyond 1677..2262 stay datetime.date objects).
+    bigint stays int64, where SQL Server gives float64 and loses digits."""
+    for i, (_name, typ, _precision, _scale) in enumerate(schema):
+        column = frame.iloc[:, i]
+        if typ == INT16:
+            frame.isetitem(i, column.astype("Int32" if isinstance(column.dtype, pd.Int16Dtype) else np.int32))
+        elif typ == FLOAT32:
+            frame.isetitem(i, column.astype(np.float64))
+        elif typ == DATE:
+            try:
+                frame.isetitem(i, pd.to_datetime(column))
+            except (ValueError, OverflowError):
+                pass
+    return frame
+
+
+def _column_positions(frame, input_name, names, what):
+    """Positions of the columns @names (exact, else case-insensitive)."""
+    labels = [str(label) for label in frame.columns]
+    positions = []
+    for name in names:
+        found = [i for i, label in enumerate(labels) if label == name]
+        if not found:
+            found = [i for i, label in enumerate(labels) if label.casefold() == name.casefold()]
+        if len(found) != 1:
+            how = "matches no column" if not found else "matches several columns"
+            raise _InputError(f"{what} “{name}” {how} of {input_name} "
+                              f"(its columns: {', '.join(labels) or 'none'})")
+        positions.append(found[0])
+    return positions
+
+
+def _runs(frame, input_name, partition_by, order_by, rows_per_read):
+    """The input data sets the script runs over, in order: one per partition
+    (rows with equal values in the partition columns, NULLs together),
+    sorted by the partition then the order columns (NULLs first, as SQL
+    Server sorts), each cut into chunks of rows_per_read rows."""
+    keys = _column_positions(frame, input_name, partition_by, "Partition column")
+    order = _column_positions(frame, input_name, order_by, "Order column")
+    by = keys + [k for k in order if k not in keys]
+    if by and len(frame) > 1:
+        positional = frame.set_axis(range(frame.shape[1]), axis=1)
+        try:
+            ranks = positional.sort_values(by=by, na_position="first", kind="mergesort").index
+        except TypeError as exc:
+            raise _InputError(f"The rows of {input_name} cannot be sorted by "
+                              f"{', '.join(str(frame.columns[k]) for k in by)}: {exc}") from None
+        frame = frame.iloc[np.asarray(ranks)].reset_index(drop=True)
+    groups = [frame]
+    if keys:
+        if len(frame) == 0:
+            return []
+        positional = pd.DataFrame({j: frame.iloc[:, k] for j, k in enumerate(keys)})
+        codes = positional.groupby(list(range(len(keys))), sort=False, dropna=False).ngroup()
+        bounds = [0, *(np.flatnonzero(np.diff(codes.to_numpy())) + 1), len(frame)]
+        groups = [frame.iloc[start:end].reset_index(drop=True)
+                  for start, end in zip(bounds[:-1], bounds[1:])]
+    if rows_per_read:
+        groups = [group.iloc[start:start + rows_per_read].reset_index(drop=True)
+                  for group in groups
+                  for start in range(0, max(len(group), 1), rows_per_read)]
+    return groups
+
+
+def run_job(script, input_name, output_name, schema, pieces, params,
+            partition_by=(), order_by=(), rows_per_read=0, sqlserver_types=False):
     """Runs one job. schema: [(name, type, precision, scale)]; pieces: one
     (mapping, n_rows, [(validity_off, values_off, data_off, data_len)]) per
     batch, validity_off -1 when the column has no NULL in it; params:
@@ -610,23 +709,24 @@ def run_job(script, input_name, output_name, schema, pieces, params):
     Returns ("error", kind, message, traceback, line) or ("ok", n_rows,
     [(name, type, values, mask)], [(name, type, raw value)]) where values is
     a contiguous numpy array in the wire's layout (object for TEXT/BINARY)
-    and mask flags the NULL rows (or is None)."""
+    and mask flags the NULL rows (or is None).
+
+    With partition_by, order_by or rows_per_read (SQL Server's partitioned
+    and streamed runs), the script runs once per partition or chunk, each
+    time in a fresh namespace; the results are concatenated and the output
+    parameters are those of the last run."""
     try:
         frame = _build_input(input_name, schema, pieces)
+        if sqlserver_types:
+            frame = _sqlserver_input(frame, schema)
+        if partition_by or order_by or rows_per_read:
+            runs = _runs(frame, input_name, partition_by, order_by, rows_per_read)
+        else:
+            runs = [frame]
         bound = [(name, _param_value(name, typ, raw)) for name, typ, _out, raw in params]
     except _OrreryError as exc:
         return exc.reply()
-    del pieces
-
-    module = types.ModuleType("__main__")
-    namespace = module.__dict__
-    namespace["__builtins__"] = builtins
-    namespace[input_name] = frame
-    namespace[output_name] = pd.DataFrame()
-    for name, value in bound:
-        namespace[_variable_name(name)] = value
-    del frame, bound
-    sys.modules["__main__"] = module
+    del pieces, frame
     linecache.cache[SCRIPT_FILENAME] = (len(script), None, script.splitlines(True), SCRIPT_FILENAME)
 
     saved = (sys.stdin, sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
@@ -634,11 +734,26 @@ def run_job(script, input_name, output_name, schema, pieces, params):
     sys.stdout = sys.__stdout__ = _Stream(1, "<stdout>")
     sys.stderr = sys.__stderr__ = _Stream(2, "<stderr>")
     try:
-        error = _execute(script, namespace)
-        if error is not None:
-            return error
+        namespace = {}
+        outputs = []
+        while runs:
+            module = types.ModuleType("__main__")
+            namespace = module.__dict__
+            namespace["__builtins__"] = builtins
+            namespace[input_name] = runs.pop(0)
+            namespace[output_name] = pd.DataFrame()
+            for name, value in bound:
+                namespace[_variable_name(name)] = value
+            sys.modules["__main__"] = module
+            error = _execute(script, namespace)
+            if error is not None:
+                return error
+            try:
+                outputs.append(_output_frame(output_name, namespace))
+            except _OrreryError as exc:
+                return exc.reply()
         try:
-            columns, n_rows = _build_output(output_name, namespace)
+            columns, n_rows = _build_output(output_name, _concat_outputs(output_name, outputs))
             out_params = [_output_param(name, typ, namespace)
                           for name, typ, is_output, _raw in params if is_output]
         except _OrreryError as exc:
@@ -658,7 +773,11 @@ def prepare_zygote():
     return (np.__version__, pd.__version__)
 
 
-def after_fork():
+def after_fork(environment=None):
     """Called in each forked child: numpy's global generator was seeded once
-    in the zygote and would give every job the same numbers."""
+    in the zygote and would give every job the same numbers. A sandboxed
+    child replaced its C environment; os.environ is the zygote's copy."""
     np.random.seed()
+    if environment is not None:
+        os.environ.clear()
+        os.environ.update(environment)
