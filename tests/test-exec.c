@@ -341,6 +341,35 @@ static const Scenario scenarios[] = {
     "WITH RESULT SETS ((first_id int, last_id int));",
     NULL, TRUE,
     "STDOUT message(s) from external script:\n4\n4\n2\nfirst_id|last_id\n1|4\n5|8\n9|10\n(3 rows affected)\n" },
+  { "partition-chunks", "Partitions and chunks together: each partition cut into chunks of @r_rowsPerRead rows",
+    SES "@script = N'import pandas as pd\n"
+    "OutputDataSet = pd.DataFrame({\"region\": [InputDataSet.region[0]], \"ids\": [\",\".join(map(str, InputDataSet.id))]})',\n"
+    "  @input_data_1 = N'SELECT region, id FROM exec_sales WHERE region IS NOT NULL',\n"
+    "  @input_data_1_partition_by_columns = N'region', @input_data_1_order_by_columns = N'id',\n"
+    "  @params = N'@r_rowsPerRead int', @r_rowsPerRead = 2\n"
+    "WITH RESULT SETS ((region varchar(10), ids varchar(20)));",
+    NULL, TRUE,
+    "region|ids\neast|1,3\neast|6,10\nnorth|4,8\nwest|2,5\nwest|9\n(5 rows affected)\n" },
+  { "partition-empty", "A partitioned run over no rows runs no script and sends no result",
+    SES "@script = N'print(\"never\")', @input_data_1 = N'SELECT region FROM exec_sales WHERE id < 0',\n"
+    "  @input_data_1_partition_by_columns = N'region'\nPRINT 'done'",
+    NULL, TRUE, "done\n" },
+  { "partition-shapes", "Partitions whose results have different numbers of columns are an error",
+    SES "@script = N'OutputDataSet = InputDataSet if InputDataSet.region[0] == \"east\" else InputDataSet[[\"region\"]]',\n"
+    "  @input_data_1 = N'SELECT region, id FROM exec_sales WHERE region IS NOT NULL',\n"
+    "  @input_data_1_partition_by_columns = N'region'",
+    NULL, FALSE,
+    "Msg 39004, Level 16, State 20, Line 1\n"
+    "A 'Python' script error occurred during execution of 'sp_execute_external_script' with HRESULT 0x80004004.\n"
+    "Msg 39019, Level 16, State 2, Line 1\n"
+    "An external script error occurred:\nOutputDataSet has 2 columns in one run of the script and 1 in another; "
+    "every partition and chunk must return the same columns\n" },
+  { "order-by", "@input_data_1_order_by_columns alone sorts the whole input (NULLs first)",
+    SES "@script = N'OutputDataSet = InputDataSet.head(3)',\n"
+    "  @input_data_1 = N'SELECT region, id FROM exec_sales', @input_data_1_order_by_columns = N'region, id'\n"
+    "WITH RESULT SETS ((region varchar(10), id int));",
+    NULL, TRUE,
+    "region|id\nNULL|7\neast|1\neast|3\n(3 rows affected)\n" },
   { "parallel", "@parallel = 1 is accepted, and Orrery says it ignores it",
     SES "@script = N'OutputDataSet = InputDataSet', @input_data_1 = N'SELECT 1 AS x', @parallel = 1",
     NULL, TRUE,
