@@ -995,6 +995,8 @@ job_thread (gpointer data)
   job->timeout_ms = job->spec->timeout_ms;
   if (limits->timeout_ms && (job->timeout_ms == 0 || limits->timeout_ms < job->timeout_ms))
     job->timeout_ms = limits->timeout_ms;
+  /* Monitors show the principal and pool while the job waits in the queue. */
+  _orr_job_set_admitted (job, orr_catalog_get_principal (run->catalog, NULL));
 
   /* The pool's running jobs are counted host-wide; past the maximum, wait. */
   if (limits->max_processes > 0)

@@ -645,7 +645,8 @@ sample_jobs (OrrMonitor *self, gint64 now, Events *ev)
       if (job->probe == NULL || orr_probe_get_pid (job->probe) != pid)
         {
           g_clear_pointer (&job->probe, orr_probe_free);
-          job->probe = orr_probe_new (self->host, job->key, pid, job->record->satellite_start);
+          job->probe = orr_probe_new (self->host, job->key, pid, job->record->satellite_start,
+                                      job->record->engine_pid);
         }
       if (!orr_probe_read (job->probe, &reading))
         continue;

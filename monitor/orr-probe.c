@@ -18,7 +18,8 @@
 #define REFRESH_US (2 * G_USEC_PER_SEC)
 /* How often to look for the job's cgroups until they are found: at each
  * pass at first (the engine moves the satellite there just after forking
- * it), then seldom: a job without cgroups is not likely to get them. */
+ * it), then seldom: a job without cgroups is not likely to get them. In its
+ * early period, a job's processes are looked for at each pass too. */
 #define CGROUP_RETRY_EARLY_US (G_USEC_PER_SEC / 4)
 #define CGROUP_RETRY_LATE_US (10 * G_USEC_PER_SEC)
 #define CGROUP_EARLY_PERIOD_US (3 * G_USEC_PER_SEC)
@@ -405,6 +406,7 @@ struct _OrrProbe {
   char *leaf;                 /* "job-<key>" */
   int pid;
   guint64 start;
+  int engine_pid;
   OrrProbeSource source;
   gint64 created;
   gint64 next_cgroup_try;
@@ -466,7 +468,8 @@ OrrProbe *
 orr_probe_new (OrrProbeHost *host,
                const char   *key,
                int           pid,
-               guint64       start)
+               guint64       start,
+               int           engine_pid)
 {
   OrrProbe *probe = g_new0 (OrrProbe, 1);
 
@@ -474,6 +477,7 @@ orr_probe_new (OrrProbeHost *host,
   probe->leaf = g_strdup_printf ("job-%s", key);
   probe->pid = pid;
   probe->start = start;
+  probe->engine_pid = engine_pid;
   probe->source = ORR_PROBE_SOURCE_PROC;
   probe->created = g_get_monotonic_time ();
   probe->user_share = 1.0;
@@ -730,6 +734,7 @@ refresh_processes (OrrProbe *probe)
 
 /* The parts of /proc/PID/stat a reading needs. */
 typedef struct {
+  int ppid;
   gint64 user_ticks;    /* utime + cutime */
   gint64 system_ticks;  /* stime + cstime */
   gint64 threads;
@@ -745,12 +750,44 @@ read_stat (OrrProbeHost *host, Proc *p, StatFields *out)
 
   if (cached_file_read (host, &p->stat, buf, sizeof buf) <= 0 || !split_stat (buf, fields, G_N_ELEMENTS (fields)))
     return FALSE;
+  out->ppid = (int) parse_int (fields[F (4)]);
   out->user_ticks = MAX (parse_int (fields[F (14)]), 0) + MAX (parse_int (fields[F (16)]), 0);
   out->system_ticks = MAX (parse_int (fields[F (15)]), 0) + MAX (parse_int (fields[F (17)]), 0);
   out->threads = MAX (parse_int (fields[F (20)]), 0);
   out->start = MAX (parse_int (fields[F (22)]), 0);
   out->rss_pages = MAX (parse_int (fields[F (24)]), 0);
   return TRUE;
+}
+
+/* The parent of @pid, 0 if unknown. */
+static int
+parent_of (int pid)
+{
+  char path[64];
+  g_autofree char *text = NULL;
+  const char *p;
+
+  g_snprintf (path, sizeof path, "/proc/%d/stat", pid);
+  if (!g_file_get_contents (path, &text, NULL, NULL) || (p = strrchr (text, ')')) == NULL)
+    return 0;
+  /* ") S PPID": the state, then the parent. */
+  return p[1] && p[2] && p[3] ? atoi (p + 4) : 0;
+}
+
+/* A satellite is the engine's grandchild (engine → zygote → satellite):
+ * an entry cannot make the monitor follow a process of someone else's. */
+static gboolean
+descends_from_engine (OrrProbe *probe, int ppid)
+{
+  if (probe->engine_pid <= 0)
+    return TRUE;
+  for (int generation = 0; generation < 3 && ppid > 1; generation++)
+    {
+      if (ppid == probe->engine_pid)
+        return TRUE;
+      ppid = parent_of (ppid);
+    }
+  return FALSE;
 }
 
 gboolean
@@ -777,7 +814,7 @@ orr_probe_read (OrrProbe        *probe,
     {
       if (!read_stat (host, satellite, &sat))
         return FALSE;
-      if (probe->start != 0 && sat.start != probe->start)
+      if ((probe->start != 0 && sat.start != probe->start) || !descends_from_engine (probe, sat.ppid))
         {
           satellite->stat.gone = TRUE;
           return FALSE;
@@ -800,7 +837,8 @@ orr_probe_read (OrrProbe        *probe,
                                             ? CGROUP_RETRY_EARLY_US : CGROUP_RETRY_LATE_US);
       refresh = refresh || probe->source != ORR_PROBE_SOURCE_PROC;
     }
-  if (refresh)
+  /* A young job is likely to start processes: look for them at each pass. */
+  if (refresh || host->now - probe->created < CGROUP_EARLY_PERIOD_US)
     refresh_processes (probe);
   /* With pids.current, cgroup mode needs no stat of any process. */
   if (probe->source != ORR_PROBE_SOURCE_PROC && probe->tasks.path != NULL)

@@ -61,11 +61,13 @@ typedef struct _OrrProbe OrrProbe;
 
 /* @start: the satellite's start time (clock ticks after boot) from the
  * registry, 0 if unknown; a process with that pid but another start time is
- * not the job's. */
+ * not the job's, nor one that does not descend from @engine_pid (within
+ * three generations; 0: not checked). */
 OrrProbe      *orr_probe_new        (OrrProbeHost *host,
                                      const char   *key,
                                      int           pid,
-                                     guint64       start);
+                                     guint64       start,
+                                     int           engine_pid);
 void           orr_probe_free       (OrrProbe *probe);
 int            orr_probe_get_pid    (OrrProbe *probe);
 OrrProbeSource orr_probe_get_source (OrrProbe *probe);
