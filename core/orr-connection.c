@@ -1175,6 +1175,31 @@ bad_value:
   }
 }
 
+/* A bound character or binary value must fit its buffer: a longer one
+ * (the driver's declared size was wrong) is an error, never a cut value. */
+static gboolean
+value_fits (OrrCursor  *self,
+            guint       col,
+            guint       row,
+            SQLLEN      len,
+            GError    **error)
+{
+  ColumnPlan *plan = &self->plans[col];
+  SQLLEN room;
+
+  if (len == SQL_NULL_DATA ||
+      (plan->c_type != SQL_C_CHAR && plan->c_type != SQL_C_WCHAR && plan->c_type != SQL_C_BINARY))
+    return TRUE;
+  room = plan->width - (plan->c_type == SQL_C_BINARY ? 0 :
+                        plan->c_type == SQL_C_WCHAR ? (SQLLEN) sizeof (SQLWCHAR) : 1);
+  if (len != SQL_NO_TOTAL && len <= room)
+    return TRUE;
+  g_set_error (error, ORR_ERROR, ORR_ERROR_ODBC,
+               "Column “%s”, row %" G_GUINT64_FORMAT ": the value is longer than the %ld bytes the driver declared for the column",
+               orr_schema_get_field (self->schema, col)->name, self->rows_seen + row + 1, (long) room);
+  return FALSE;
+}
+
 static gboolean
 fetch_failed (OrrCursor     *self,
               GCancellable  *cancellable,
@@ -1231,20 +1256,8 @@ fetch_array (OrrCursor     *self,
           else
             src = plan->staging + row * plan->width;
 
-          if (len != SQL_NULL_DATA && (plan->c_type == SQL_C_CHAR || plan->c_type == SQL_C_WCHAR ||
-                                       plan->c_type == SQL_C_BINARY))
-            {
-              SQLLEN room = plan->width - (plan->c_type == SQL_C_BINARY ? 0 :
-                                           plan->c_type == SQL_C_WCHAR ? (SQLLEN) sizeof (SQLWCHAR) : 1);
-              if (len == SQL_NO_TOTAL || len > room)
-                {
-                  g_set_error (error, ORR_ERROR, ORR_ERROR_ODBC,
-                               "Column “%s”, row %" G_GUINT64_FORMAT ": the value is longer than the %ld bytes the driver declared for the column",
-                               orr_schema_get_field (self->schema, i)->name, self->rows_seen + row + 1, (long) room);
-                  return FALSE;
-                }
-            }
-          if (!store_value (self, batch, i, row, src, len, error))
+          if (!value_fits (self, i, row, len, error) ||
+              !store_value (self, batch, i, row, src, len, error))
             return FALSE;
         }
     }
@@ -1367,20 +1380,8 @@ store_staged_column (OrrCursor  *self,
       const guint8 *src = self->row_staging + r * self->row_size + self->value_offsets[col];
       SQLLEN len = *(const SQLLEN *) (src + align8 (plan->width));
 
-      if (len != SQL_NULL_DATA && (plan->c_type == SQL_C_CHAR || plan->c_type == SQL_C_WCHAR ||
-                                   plan->c_type == SQL_C_BINARY))
-        {
-          SQLLEN room = plan->width - (plan->c_type == SQL_C_BINARY ? 0 :
-                                       plan->c_type == SQL_C_WCHAR ? (SQLLEN) sizeof (SQLWCHAR) : 1);
-          if (len == SQL_NO_TOTAL || len > room)
-            {
-              g_set_error (error, ORR_ERROR, ORR_ERROR_ODBC,
-                           "Column “%s”, row %" G_GUINT64_FORMAT ": the value is longer than the %ld bytes the driver declared for the column",
-                           orr_schema_get_field (self->schema, col)->name, self->rows_seen + r + 1, (long) room);
-              return FALSE;
-            }
-        }
-      if (!store_value (self, batch, col, r, src, len, error))
+      if (!value_fits (self, col, r, len, error) ||
+          !store_value (self, batch, col, r, src, len, error))
         return FALSE;
     }
   return TRUE;
