@@ -158,15 +158,19 @@ cmd_revoke (int argc, char **argv)
   return grant_command (argc, argv, FALSE);
 }
 
-int
-cmd_permissions (int argc, char **argv)
+/* A command that lists what a catalog call returns, with --format. */
+static int
+list_command (int          argc,
+              char       **argv,
+              const char  *summary,
+              OrrCursor *(*list) (OrrCatalog *catalog, GError **error))
 {
   g_autofree char *format_text = NULL;
   const GOptionEntry entries[] = {
     { "format", 0, 0, G_OPTION_ARG_STRING, &format_text, N_("Output format: table, csv or json"), N_("FORMAT") },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = g_option_context_new (_("— list principals and who may run external scripts"));
+  g_autoptr(GOptionContext) context = g_option_context_new (summary);
   g_autoptr(OrrCatalog) catalog = NULL;
   g_autoptr(OrrCursor) cursor = NULL;
   g_autoptr(GError) error = NULL;
@@ -179,8 +183,15 @@ cmd_permissions (int argc, char **argv)
     return usage_error (context, error->message);
   if ((catalog = open_catalog (&status)) == NULL)
     return status;
-  cursor = orr_catalog_list_permissions (catalog, &error);
+  cursor = list (catalog, &error);
   return print_cursor (cursor, error, format);
+}
+
+int
+cmd_permissions (int argc, char **argv)
+{
+  return list_command (argc, argv, _("— list principals and who may run external scripts"),
+                       orr_catalog_list_permissions);
 }
 
 int
@@ -347,26 +358,7 @@ pool_assign (int argc, char **argv)
 static int
 pool_list (int argc, char **argv)
 {
-  g_autofree char *format_text = NULL;
-  const GOptionEntry entries[] = {
-    { "format", 0, 0, G_OPTION_ARG_STRING, &format_text, N_("Output format: table, csv or json"), N_("FORMAT") },
-    { NULL }
-  };
-  g_autoptr(GOptionContext) context = g_option_context_new (_("— list resource pools"));
-  g_autoptr(OrrCatalog) catalog = NULL;
-  g_autoptr(OrrCursor) cursor = NULL;
-  g_autoptr(GError) error = NULL;
-  int status = EXIT_OK;
-  Format format;
-
-  if (!parse_command (context, entries, &argc, &argv, 0, &status))
-    return status;
-  if (!parse_format (format_text, &format, &error))
-    return usage_error (context, error->message);
-  if ((catalog = open_catalog (&status)) == NULL)
-    return status;
-  cursor = orr_catalog_list_pools (catalog, &error);
-  return print_cursor (cursor, error, format);
+  return list_command (argc, argv, _("— list resource pools"), orr_catalog_list_pools);
 }
 
 int
