@@ -47,6 +47,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOOLS=$ROOT/tools
 PY=/usr/bin/python3
 DSN=bench_pg
+LITE_DSN=bench_lite
 
 ROWS=${ROWS:-1000000}
 REPEAT=${REPEAT:-3}
@@ -67,10 +68,24 @@ fail() {
   exit 1
 }
 
+kill_launchpads() {
+  # The CLI's resident launchpads (core/orr-launchpad.h) of this run: their
+  # locks hold their pids.
+  local lock pid
+  [ -n "$WORK" ] && [ -d "$WORK/run/orrery" ] || return 0
+  for lock in "$WORK"/run/orrery/*.lock; do
+    [ -e "$lock" ] || continue
+    pid=$(head -n 1 "$lock" 2>/dev/null)
+    case $pid in ''|*[!0-9]*) continue ;; esac
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+}
+
 finish() {
   local rc=$?
   set +e
   trap - EXIT INT TERM
+  kill_launchpads
   if [ "$PG_STARTED" -eq 1 ]; then
     "$TOOLS/pg-test-server.sh" stop "$WORK" || say "warning: could not stop the benchmark's PostgreSQL server"
   fi
@@ -133,9 +148,9 @@ if ! setup_log=$(meson setup "${setup_args[@]}" "$BUILD_DIR" -Dbuildtype=release
 fi
 # Only what is measured: an unrelated target (the GTK console…) must not
 # stop the benchmark.
-ninja -C "$BUILD_DIR" cli/orrery core/satellite/orrery-satellite bench/raw-odbc-fetch bench/warm-jobs >&2 ||
+ninja -C "$BUILD_DIR" cli/orrery core/satellite/orrery-satellite bench/raw-odbc-fetch bench/warm-jobs bench/native-fetch >&2 ||
   fail "the build failed"
-for exe in cli/orrery core/satellite/orrery-satellite bench/raw-odbc-fetch bench/warm-jobs; do
+for exe in cli/orrery core/satellite/orrery-satellite bench/raw-odbc-fetch bench/warm-jobs bench/native-fetch; do
   [ -x "$BUILD_DIR/$exe" ] || fail "$BUILD_DIR/$exe was not built"
 done
 buildtype=$(meson introspect --buildoptions "$BUILD_DIR" |
@@ -169,6 +184,7 @@ INI
 cat >"$ODBC_DIR/odbc.ini" <<INI
 [ODBC Data Sources]
 $DSN = PostgreSQL Unicode
+$LITE_DSN = SQLite3
 
 [$DSN]
 Description = Orrery benchmark: private PostgreSQL server
@@ -181,12 +197,24 @@ Password = orrery
 UseDeclareFetch = 1
 Fetch = 10000
 BoolsAsChar = 0
+
+[$LITE_DSN]
+Description = Orrery benchmark: the same table in an SQLite file
+Driver = SQLite3
+Database = $WORK/bench.sqlite
+StepAPI = 1
 INI
 export ODBCSYSINI=$ODBC_DIR
 export ODBCINI=$ODBC_DIR/odbc.ini
 # The demo database (trivial job without --dsn, warm-jobs) lives here.
 export XDG_DATA_HOME=$WORK/xdg
 mkdir -p "$XDG_DATA_HOME"
+# The CLI's resident launchpad of this run (killed at the end), not the
+# user's: its socket lives under XDG_RUNTIME_DIR.
+export XDG_RUNTIME_DIR=$WORK/run
+mkdir -m 0700 -p "$XDG_RUNTIME_DIR"
+export ORRERY_LAUNCHPAD_IDLE=600
+unset ORRERY_LAUNCHPAD
 
 # ---------------------------------------------------------------- 3. data
 PSQL=""
@@ -230,15 +258,52 @@ size=$("$PSQL" -X -q -At -c "SELECT pg_size_pretty(pg_total_relation_size('bench
 pg_pid=$(head -n 1 "$WORK/pg/postmaster.pid" 2>/dev/null || echo 0)
 say "loaded $count rows ($size) in $(($(date +%s) - t_load)) s"
 
+# The same rows in an SQLite file, for the SQLite ODBC driver's figure:
+# declared types the driver maps as psqlODBC maps PostgreSQL's (varchar
+# stays bounded, so nobody reads it row by row).
+command -v sqlite3 >/dev/null 2>&1 || fail "'sqlite3' is missing (apt-get install sqlite3)"
+say "copying the table into $WORK/bench.sqlite"
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -c "\\copy (SELECT id, qty, price, amount, name, flag::int, to_char(created, 'YYYY-MM-DD HH24:MI:SS.MS'), category FROM bench ORDER BY id) TO '$WORK/bench.csv' (FORMAT csv)" ||
+  fail "cannot export the table for SQLite"
+sqlite3 -bail "$WORK/bench.sqlite" <<SQL || fail "cannot load $WORK/bench.sqlite"
+CREATE TABLE bench (
+  id        BIGINT        NOT NULL,
+  qty       INTEGER       NOT NULL,
+  price     DOUBLE        NOT NULL,
+  amount    NUMERIC(12,2) NOT NULL,
+  name      VARCHAR(32)   NOT NULL,
+  flag      BOOLEAN       NOT NULL,
+  created   TIMESTAMP     NOT NULL,
+  category  VARCHAR(8)    NOT NULL
+);
+.mode csv
+.import $WORK/bench.csv bench
+SQL
+rm -f "$WORK/bench.csv"
+lite_count=$(sqlite3 "$WORK/bench.sqlite" 'SELECT count(*) FROM bench')
+[ "$lite_count" = "$ROWS" ] || fail "bench.sqlite holds $lite_count rows, expected $ROWS"
+
 # External scripts start disabled on a database (as in SQL Server); the
 # benchmark's login owns the database, so it may switch them on.
 "$BUILD_DIR/cli/orrery" --dsn "$DSN" enable >&2 || fail "orrery --dsn $DSN enable failed"
+"$BUILD_DIR/cli/orrery" --dsn "$LITE_DSN" enable >&2 || fail "orrery --dsn $LITE_DSN enable failed"
 
 # ---------------------------------------------------------------- 4. measure
-harness_args=(--build "$BUILD_DIR" --source-root "$ROOT" --work "$WORK" --dsn "$DSN"
+harness_args=(--build "$BUILD_DIR" --source-root "$ROOT" --work "$WORK" --dsn "$DSN" --lite-dsn "$LITE_DSN"
               --rows "$ROWS" --repeat "$REPEAT" --json "$RESULTS" --python "$PY"
               --table-info "bench: $count rows, $size" --pg-pid "$pg_pid"
               --retries "${ORRERY_BENCH_RETRIES:-3}" --quiet-wait "${ORRERY_BENCH_QUIET_WAIT:-60}")
 [ -z "${ORRERY_BENCH_SKIP_WARM:-}" ] || harness_args+=(--skip-warm)
 [ -z "${ORRERY_BENCH_NO_PROFILE:-}" ] || harness_args+=(--no-memory-profile)
+# The native fast paths (libpq COPY in and out, the SQLite C API) against
+# psql's \copy and the ODBC drivers: bench/native.py measures them first
+# (its own report goes to stderr); harness.py puts its figures into the one
+# table.
+if [ -z "${ORRERY_BENCH_SKIP_NATIVE:-}" ]; then
+  rm -f "$BUILD_DIR/bench-native.json"
+  "$PY" "$ROOT/bench/native.py" --build "$BUILD_DIR" --psql "$PSQL" --dsn "$DSN" --lite-dsn "$LITE_DSN" \
+    --rows "$ROWS" --repeat "$REPEAT" --json "$BUILD_DIR/bench-native.json" >&2 ||
+    fail "the native fast-path figures (bench/native.py) failed"
+  harness_args+=(--native-json "$BUILD_DIR/bench-native.json")
+fi
 "$PY" "$ROOT/bench/harness.py" "${harness_args[@]}"

@@ -52,6 +52,8 @@ int cmd_log         (int argc, char **argv);
 /* Monitoring commands (orrery-jobs.c). */
 int cmd_jobs        (int argc, char **argv);
 int cmd_pools       (int argc, char **argv);
+/* Cross-process cancel (orrery-cancel.c). */
+int cmd_cancel      (int argc, char **argv);
 /* Lines of `orrery status` about the catalog. */
 void print_catalog_status (OrrConnection *connection);
 

@@ -128,8 +128,8 @@ static int
 grant_command (int argc, char **argv, gboolean grant)
 {
   g_autoptr(GOptionContext) context =
-    g_option_context_new (grant ? _("PRINCIPAL — grant " ORR_PERMISSION_NAME " to a login or role")
-                                : _("PRINCIPAL — revoke " ORR_PERMISSION_NAME " from a login or role"));
+    g_option_context_new (grant ? _("PRINCIPAL — grant EXECUTE ANY EXTERNAL SCRIPT to a login or role")
+                                : _("PRINCIPAL — revoke EXECUTE ANY EXTERNAL SCRIPT from a login or role"));
   g_autoptr(OrrCatalog) catalog = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *done = NULL;
@@ -141,8 +141,8 @@ grant_command (int argc, char **argv, gboolean grant)
   if ((catalog = open_catalog (&status)) == NULL)
     return status;
   ok = grant ? orr_catalog_grant (catalog, argv[1], &error) : orr_catalog_revoke (catalog, argv[1], &error);
-  done = grant ? g_strdup_printf (_("Granted " ORR_PERMISSION_NAME " to %s."), argv[1])
-               : g_strdup_printf (_("Revoked " ORR_PERMISSION_NAME " from %s."), argv[1]);
+  done = grant ? g_strdup_printf (_("Granted EXECUTE ANY EXTERNAL SCRIPT to %s."), argv[1])
+               : g_strdup_printf (_("Revoked EXECUTE ANY EXTERNAL SCRIPT from %s."), argv[1]);
   return report (ok, error, done);
 }
 

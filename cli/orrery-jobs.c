@@ -30,7 +30,8 @@ format_elapsed (gint64 us)
   gint64 s = us / G_USEC_PER_SEC;
 
   if (s >= 86400)
-    return g_strdup_printf ("%" G_GINT64_FORMAT "d %02d:%02d", s / 86400, (int) (s % 86400 / 3600),
+    /* Translators: an elapsed time of days, hours and minutes: “2d 03:15”. */
+    return g_strdup_printf (_("%lldd %02d:%02d"), (long long) (s / 86400), (int) (s % 86400 / 3600),
                             (int) (s % 3600 / 60));
   if (s >= 3600)
     return g_strdup_printf ("%d:%02d:%02d", (int) (s / 3600), (int) (s % 3600 / 60), (int) (s % 60));
@@ -69,6 +70,27 @@ job_memory (OrrMonitorJob *job)
   const OrrJobSample *s = orr_monitor_job_get_last_sample (job);
 
   return s && !orr_monitor_job_is_finished (job) ? s->memory_bytes : -1;
+}
+
+/* The state as `orrery jobs`' table shows it, in the user's language (CSV
+ * and JSON keep the codes of job_state()). */
+static const char *
+job_state_label (OrrMonitorJob *job)
+{
+  if (orr_monitor_job_is_lost (job))
+    /* Translators: a job whose engine vanished without a word. */
+    return C_("job state", "lost");
+  switch (orr_monitor_job_get_state (job))
+    {
+    case ORR_JOB_QUEUED: return C_("job state", "queued");
+    case ORR_JOB_FETCHING: return C_("job state", "fetching");
+    case ORR_JOB_RUNNING: return C_("job state", "running");
+    case ORR_JOB_RETURNING: return C_("job state", "returning");
+    case ORR_JOB_SUCCEEDED: return C_("job state", "succeeded");
+    case ORR_JOB_FAILED: return C_("job state", "failed");
+    case ORR_JOB_CANCELLED: return C_("job state", "cancelled");
+    default: return C_("job state", "unknown");
+    }
 }
 
 static const char *
@@ -406,12 +428,12 @@ render_jobs_table (GPtrArray *jobs, GString *out, glong max_width, const char *l
                       g_strdup (orr_monitor_job_get_key (job)),
                       job_who (job),
                       g_strdup (orr_monitor_job_get_pool (job)),
-                      g_strdup (job_state (job)),
+                      g_strdup (job_state_label (job)),
                       format_elapsed (orr_monitor_job_get_elapsed (job)),
                       format_percent (job_cpu_percent (job)),
                       format_bytes (job_memory (job)),
-                      g_strdup_printf ("%" G_GUINT64_FORMAT, orr_monitor_job_get_rows_in (job)),
-                      g_strdup_printf ("%" G_GUINT64_FORMAT, orr_monitor_job_get_rows_out (job)),
+                      g_strdup_printf ("%'llu", (unsigned long long) orr_monitor_job_get_rows_in (job)),
+                      g_strdup_printf ("%'llu", (unsigned long long) orr_monitor_job_get_rows_out (job)),
                       cut (orr_monitor_job_get_script (job) ? orr_monitor_job_get_script (job) : "", SCRIPT_WIDTH));
     }
   text_table_render (&t, out, max_width, line_end);
@@ -503,7 +525,8 @@ render_pools_table (GPtrArray *pools, GString *out, glong max_width, const char 
                       limit_or_none (format_percent (limit), limit <= 0),
                       format_bytes (orr_monitor_pool_get_memory_bytes (pool)),
                       limit_or_none (format_bytes (l ? (gint64) l->max_memory_bytes : 0), l == NULL || l->max_memory_bytes == 0),
-                      g_strdup_printf ("%.1f s", orr_monitor_pool_get_cpu_time_ns (pool) / 1e9),
+                      /* Translators: seconds of CPU time; French: U+00A0 before “s”. */
+                      g_strdup_printf (_("%.1f s"), orr_monitor_pool_get_cpu_time_ns (pool) / 1e9),
                       format_bytes (orr_monitor_pool_get_peak_memory (pool)),
                       format_bytes (orr_monitor_pool_get_read_bytes (pool)),
                       format_bytes (orr_monitor_pool_get_written_bytes (pool)));
@@ -840,6 +863,7 @@ cmd_jobs (int argc, char **argv)
   g_option_context_add_main_entries (context, global_entries, GETTEXT_PACKAGE);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
+    /* xgettext: no-c-format */
     _("Jobs of every Orrery process on this host (as far as your rights allow), from the\n"
       "host-wide job registry: no database connection is needed. CPU % is of one core\n"
       "(a job keeping one core busy shows 100). Memory is the job's resident memory, from\n"
@@ -940,6 +964,7 @@ cmd_pools (int argc, char **argv)
   g_option_context_add_main_entries (context, global_entries, GETTEXT_PACKAGE);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
+    /* xgettext: no-c-format */
     _("Pools of the jobs running on this host, with their limits as the jobs carry them.\n"
       "With --dsn or --connection (or $ORRERY_DSN), the database's pools are listed too,\n"
       "idle ones included. CPU % and CPU LIMIT % are of one core (the catalog's\n"

@@ -358,8 +358,8 @@ print_table (OrrSchema *schema, GPtrArray *batches, guint64 rows)
         }
     }
   g_string_append_printf (out, "\n");
-  g_string_append_printf (out, g_dngettext (GETTEXT_PACKAGE, "(%" G_GUINT64_FORMAT " row affected)\n",
-                                            "(%" G_GUINT64_FORMAT " rows affected)\n", rows), rows);
+  g_string_append_printf (out, g_dngettext (GETTEXT_PACKAGE, "(%llu row affected)\n",
+                                            "(%llu rows affected)\n", rows), (unsigned long long) rows);
   fwrite (out->str, 1, out->len, stdout);
 }
 
@@ -458,6 +458,12 @@ cmd_run (int argc, char **argv)
       "the DataFrame the script leaves in OutputDataSet is printed or written to --output-table.\n"
       "Script output appears under “STDOUT message(s) from external script:” (on standard\n"
       "error with --format csv or json, so the data stays clean)."));
+  g_option_context_set_description (context,
+    _("Through psqlODBC or the SQLite ODBC driver, --input is read with libpq's binary COPY\n"
+      "or the SQLite C API, and --output-table is written with COPY FROM STDIN, with the same\n"
+      "types and values as through ODBC. OrreryNative=No in the connection string, or\n"
+      "ORRERY_NATIVE=0 in the environment, keeps everything on ODBC; “orrery status” shows\n"
+      "which path a connection takes."));
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return usage_error (context, error->message);
   if (argc > 1)
@@ -502,6 +508,12 @@ cmd_run (int argc, char **argv)
       g_ptr_array_add (spec->params, p);
     }
 
+  /* The user's resident warm zygote: no Python start per command. Reached
+   * (and the host's isolation probed) while the database connects. */
+  engine = orr_engine_new ();
+  orr_engine_set_use_launchpad (engine, TRUE);
+  orr_engine_prepare (engine);
+
   connection = open_connection (&error);
   if (connection == NULL)
     {
@@ -509,7 +521,6 @@ cmd_run (int argc, char **argv)
       return error->code == ORR_ERROR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_CONNECTION;
     }
 
-  engine = orr_engine_new ();
   loop = g_main_loop_new (NULL, FALSE);
   state.loop = loop;
   state.format = format;
@@ -555,9 +566,9 @@ cmd_run (int argc, char **argv)
         }
     }
   else if (output_table)
-    g_printerr (g_dngettext (GETTEXT_PACKAGE, "%" G_GUINT64_FORMAT " row written to %s\n",
-                             "%" G_GUINT64_FORMAT " rows written to %s\n", orr_job_get_rows_out (job)),
-                orr_job_get_rows_out (job), output_table);
+    g_printerr (g_dngettext (GETTEXT_PACKAGE, "%llu row written to %s\n",
+                             "%llu rows written to %s\n", orr_job_get_rows_out (job)),
+                (unsigned long long) orr_job_get_rows_out (job), output_table);
 
   if (orr_job_get_output_params (job)->len > 0)
     {
@@ -605,9 +616,12 @@ cmd_status (int argc, char **argv)
   g_print (_("Database:    %s %s\n"), orr_connection_get_dbms_name (connection),
            orr_connection_get_dbms_version (connection));
   g_print (_("Driver:      %s\n"), orr_connection_get_driver_name (connection));
+  g_print (_("Fast path:   %s\n"), orr_connection_get_native_path (connection) ?
+           orr_connection_get_native_path (connection) : _("none (ODBC only)"));
   print_catalog_status (connection);
 
   engine = orr_engine_new ();
+  orr_engine_set_use_launchpad (engine, TRUE);
   if (!orr_engine_warm_up (engine, &error))
     {
       print_error (error->message);
@@ -615,7 +629,8 @@ cmd_status (int argc, char **argv)
     }
   g_print (_("Python:      %s (numpy %s, pandas %s)\n"), orr_engine_get_python_version (engine),
            orr_engine_get_numpy_version (engine), orr_engine_get_pandas_version (engine));
-  g_print (_("Satellite:   %s\n"), orr_engine_get_satellite_path (engine));
+  g_print (_("Satellite:   %s (%s)\n"), orr_engine_get_satellite_path (engine),
+           orr_engine_get_uses_launchpad (engine) ? _("resident launchpad") : _("private zygote"));
   {
     /* Layer by layer what this host enforces around each job, and how. */
     g_autofree char *isolation = orr_engine_dup_isolation_report (engine);
@@ -646,6 +661,7 @@ print_usage (FILE *stream)
                            "  log          Show the job log\n"
                            "  jobs         Show the jobs running on this host (--watch: live)\n"
                            "  pools        Show the resource pools in use, against their limits\n"
+                           "  cancel JOB   Cancel a job of this host, whichever program runs it\n"
                            "\n"
                            "Without --dsn, --connection or $ORRERY_DSN, Orrery opens its demo database.\n"
                            "Run “orrery COMMAND --help” for a command's options.\n"));
@@ -657,9 +673,8 @@ main (int argc, char **argv)
   const char *command = NULL;
   int cmd_index = 0;
 
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  /* The locale, and the catalog ($ORRERY_LOCALEDIR from a build tree). */
+  orr_i18n_init (LC_ALL);
   textdomain (GETTEXT_PACKAGE);
 
   /* The command is the first argument that is not a global option. */
@@ -728,6 +743,8 @@ main (int argc, char **argv)
       rc = cmd_jobs (args->len - 1, (char **) args->pdata);
     else if (g_str_equal (command, "pools"))
       rc = cmd_pools (args->len - 1, (char **) args->pdata);
+    else if (g_str_equal (command, "cancel"))
+      rc = cmd_cancel (args->len - 1, (char **) args->pdata);
     else
       {
         g_printerr (_("orrery: unknown command “%s”\n\n"), command);

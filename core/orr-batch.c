@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -163,7 +164,7 @@ arena_reserve (OrrBatch  *self,
       if (base == NULL)
         {
           g_set_error (error, ORR_ERROR, ORR_ERROR_LIMIT,
-                       "Out of memory allocating a batch of %" G_GSIZE_FORMAT " bytes", new_size);
+                       _("Out of memory allocating a batch of %zu bytes"), new_size);
           return FALSE;
         }
     }
@@ -173,7 +174,7 @@ arena_reserve (OrrBatch  *self,
         {
           int errsv = errno;
           g_set_error (error, ORR_ERROR, ORR_ERROR_LIMIT,
-                       "Cannot grow shared batch memory to %" G_GSIZE_FORMAT " bytes: %s",
+                       _("Cannot grow shared batch memory to %zu bytes: %s"),
                        new_size, g_strerror (errsv));
           return FALSE;
         }
@@ -185,7 +186,7 @@ arena_reserve (OrrBatch  *self,
         {
           int errsv = errno;
           g_set_error (error, ORR_ERROR, ORR_ERROR_LIMIT,
-                       "Cannot map shared batch memory: %s", g_strerror (errsv));
+                       _("Cannot map shared batch memory: %s"), g_strerror (errsv));
           return FALSE;
         }
     }
@@ -236,7 +237,7 @@ orr_batch_new (OrrSchema *schema,
         {
           int errsv = errno;
           g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED,
-                       "Cannot create shared memory for a batch: %s", g_strerror (errsv));
+                       _("Cannot create shared memory for a batch: %s"), g_strerror (errsv));
           return NULL;
         }
     }
@@ -408,7 +409,7 @@ orr_batch_reserve_data (OrrBatch *self,
   if (!g_size_checked_add (&end, self->used, len) || end > G_MAXINT32 + slot->data_off)
     {
       g_set_error (error, ORR_ERROR, ORR_ERROR_LIMIT,
-                   "Column “%s” holds more than 2 GiB of data in one batch",
+                   _("Column “%s” holds more than 2 GiB of data in one batch"),
                    orr_schema_get_field (self->schema, index)->name);
       return NULL;
     }
@@ -474,7 +475,7 @@ _orr_batch_seal (OrrBatch       *self,
         {
           int errsv = errno;
           g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED,
-                       "Cannot trim shared batch memory: %s", g_strerror (errsv));
+                       _("Cannot trim shared batch memory: %s"), g_strerror (errsv));
           return FALSE;
         }
       /* F_SEAL_WRITE needs every writable shared mapping gone. From here on
@@ -487,7 +488,7 @@ _orr_batch_seal (OrrBatch       *self,
         {
           int errsv = errno;
           g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED,
-                       "Cannot seal shared batch memory: %s", g_strerror (errsv));
+                       _("Cannot seal shared batch memory: %s"), g_strerror (errsv));
           return FALSE;
         }
       ro = mmap (NULL, size, PROT_READ, MAP_SHARED, self->fd, 0);
@@ -495,7 +496,7 @@ _orr_batch_seal (OrrBatch       *self,
         {
           int errsv = errno;
           g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED,
-                       "Cannot map sealed batch memory: %s", g_strerror (errsv));
+                       _("Cannot map sealed batch memory: %s"), g_strerror (errsv));
           return FALSE;
         }
       self->base = ro;
@@ -579,22 +580,22 @@ _orr_batch_new_from_fd (OrrSchema           *schema,
   self->slots = g_new0 (ColumnSlots, MAX (n_columns, 1));
 
   if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
-    BAD ("Batch memory is not a memory file");
+    BAD (_("Batch memory is not a memory file"));
   if (size == 0 || size > (guint64) st.st_size || size > G_MAXSIZE)
-    BAD ("Batch memory size %" G_GUINT64_FORMAT " does not match its file (%" G_GINT64_FORMAT ")",
-         size, (gint64) st.st_size);
+    BAD (_("Batch memory size %llu does not match its file (%lld)"),
+         (unsigned long long) size, (long long) st.st_size);
   if (require_seals)
     {
       int seals = fcntl (fd, F_GET_SEALS);
       int needed = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
 
       if (seals < 0 || (seals & needed) != needed)
-        BAD ("Batch memory is not sealed against writes");
+        BAD (_("Batch memory is not sealed against writes"));
     }
 
   base = mmap (NULL, size, PROT_READ, MAP_SHARED, fd, 0);
   if (base == MAP_FAILED)
-    BAD ("Cannot map batch memory: %s", g_strerror (errno));
+    BAD (_("Cannot map batch memory: %s"), g_strerror (errno));
   self->base = base;
   self->mapped = size;
   self->used = size;
@@ -610,15 +611,15 @@ _orr_batch_new_from_fd (OrrSchema           *schema,
       if (!range_ok (d->validity_off, d->validity_len, size) ||
           !range_ok (d->values_off, d->values_len, size) ||
           !range_ok (d->data_off, d->data_len, size))
-        BAD ("Column %u (“%s”): a buffer lies outside the batch memory", i + 1, field->name);
+        BAD (_("Column %u (“%s”): a buffer lies outside the batch memory"), i + 1, field->name);
       if (d->values_off % width != 0)
-        BAD ("Column %u (“%s”): misaligned values", i + 1, field->name);
+        BAD (_("Column %u (“%s”): misaligned values"), i + 1, field->name);
       if (d->values_len < n_values * width)
-        BAD ("Column %u (“%s”): values buffer too short for %u rows", i + 1, field->name, n_rows);
+        BAD (_("Column %u (“%s”): values buffer too short for %u rows"), i + 1, field->name, n_rows);
       if (d->validity_len != 0 && d->validity_len < ((guint64) n_rows + 7) / 8)
-        BAD ("Column %u (“%s”): validity bitmap too short for %u rows", i + 1, field->name, n_rows);
+        BAD (_("Column %u (“%s”): validity bitmap too short for %u rows"), i + 1, field->name, n_rows);
       if (d->data_len > G_MAXINT32)
-        BAD ("Column %u (“%s”): data buffer larger than 2 GiB", i + 1, field->name);
+        BAD (_("Column %u (“%s”): data buffer larger than 2 GiB"), i + 1, field->name);
 
       self->slots[i].validity_off = d->validity_off;
       self->slots[i].values_off = d->values_off;
@@ -632,17 +633,17 @@ _orr_batch_new_from_fd (OrrSchema           *schema,
           const char *data = (const char *) (self->base + d->data_off);
 
           if (offsets[0] != 0)
-            BAD ("Column %u (“%s”): first offset is not 0", i + 1, field->name);
+            BAD (_("Column %u (“%s”): first offset is not 0"), i + 1, field->name);
           for (guint row = 0; row < n_rows; row++)
             {
               gint32 start = offsets[row], end = offsets[row + 1];
 
               if (end < start || (guint64) end > d->data_len)
-                BAD ("Column %u (“%s”): offsets of row %u are out of order or out of range",
+                BAD (_("Column %u (“%s”): offsets of row %u are out of order or out of range"),
                      i + 1, field->name, row + 1);
               if (field->type == ORR_DATA_TYPE_TEXT &&
                   !g_utf8_validate_len (data + start, end - start, NULL))
-                BAD ("Column %u (“%s”): row %u is not valid UTF-8", i + 1, field->name, row + 1);
+                BAD (_("Column %u (“%s”): row %u is not valid UTF-8"), i + 1, field->name, row + 1);
             }
         }
       else if (field->type == ORR_DATA_TYPE_BOOL)
@@ -651,7 +652,7 @@ _orr_batch_new_from_fd (OrrSchema           *schema,
 
           for (guint row = 0; row < n_rows; row++)
             if (values[row] > 1)
-              BAD ("Column %u (“%s”): row %u is not a boolean", i + 1, field->name, row + 1);
+              BAD (_("Column %u (“%s”): row %u is not a boolean"), i + 1, field->name, row + 1);
         }
     }
 #undef BAD

@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,7 +255,7 @@ orr_catalog_get_principal (OrrCatalog  *self,
   if (name == NULL)
     {
       if (error && *error == NULL)
-        g_set_error (error, ORR_ERROR, ORR_ERROR_ODBC, "The database did not say who the current user is");
+        g_set_error (error, ORR_ERROR, ORR_ERROR_ODBC, _("The database did not say who the current user is"));
       return NULL;
     }
   self->principal = g_steal_pointer (&name);
@@ -449,10 +450,10 @@ require_admin (OrrCatalog *self, const char *what, GError **error)
         return FALSE;
       g_set_error (error, ORR_ERROR, ORR_ERROR_PERMISSION_DENIED,
                    self->dialect == DIALECT_POSTGRESQL
-                   ? "Only an administrator can %s; “%s” is not one (a superuser, the database owner or a member of orrery_admin)"
+                   ? _("Only an administrator can %s; “%s” is not one (a superuser, the database owner or a member of orrery_admin)")
                    : self->dialect == DIALECT_SQLITE
-                   ? "Only an administrator can %s; “%s” is not one (on SQLite: the owner of the database file)"
-                   : "Only an administrator can %s; “%s” is not one",
+                   ? _("Only an administrator can %s; “%s” is not one (on SQLite: the owner of the database file)")
+                   : _("Only an administrator can %s; “%s” is not one"),
                    what, principal);
       return FALSE;
     }
@@ -469,13 +470,13 @@ require_catalog (OrrCatalog *self, GError **error)
   if (version == 0)
     {
       g_set_error (error, ORR_ERROR, ORR_ERROR_DISABLED,
-                   "Orrery is not set up in this database; an administrator can set it up with “orrery enable”");
+                   _("Orrery is not set up in this database; an administrator can set it up with “orrery enable”"));
       return FALSE;
     }
   if (version > ORR_CATALOG_VERSION)
     {
       g_set_error (error, ORR_ERROR, ORR_ERROR_UNSUPPORTED,
-                   "This database's Orrery catalog is version %d, newer than this Orrery understands (%d); upgrade Orrery",
+                   _("This database's Orrery catalog is version %d, newer than this Orrery understands (%d); upgrade Orrery"),
                    version, ORR_CATALOG_VERSION);
       return FALSE;
     }
@@ -497,7 +498,7 @@ install (OrrCatalog *self, int from_version, GError **error)
   for (guint i = 0; i < statements->len; i++)
     if (!exec (self, g_ptr_array_index (statements, i), NULL, error))
       {
-        g_prefix_error (error, "Setting up the Orrery catalog failed: ");
+        g_prefix_error (error, _("Setting up the Orrery catalog failed: "));
         orr_connection_end (self->connection, FALSE, NULL);
         return FALSE;
       }
@@ -510,7 +511,7 @@ set_enabled (OrrCatalog *self, gboolean enabled, GError **error)
   g_autoptr(GPtrArray) params = params_new ();
   int version;
 
-  if (!require_admin (self, enabled ? "enable external scripts" : "disable external scripts", error))
+  if (!require_admin (self, enabled ? _("enable external scripts") : _("disable external scripts"), error))
     return FALSE;
   version = orr_catalog_get_version (self, error);
   if (version < 0)
@@ -586,7 +587,7 @@ check_principal (OrrCatalog *self, const char *principal, GError **error)
   if (principal == NULL || *principal == '\0' || strlen (principal) > 128 ||
       !g_utf8_validate (principal, -1, NULL))
     {
-      g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT, "“%s” is not a valid principal name",
+      g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT, _("“%s” is not a valid principal name"),
                    principal ? principal : "");
       return FALSE;
     }
@@ -596,8 +597,8 @@ check_principal (OrrCatalog *self, const char *principal, GError **error)
         return FALSE;
       g_set_error (error, ORR_ERROR, ORR_ERROR_NOT_FOUND,
                    self->dialect == DIALECT_SQLITE
-                   ? "There is no operating system user “%s” (on SQLite, principals are the system's users)"
-                   : "There is no login or role “%s” in this database",
+                   ? _("There is no operating system user “%s” (on SQLite, principals are the system's users)")
+                   : _("There is no login or role “%s” in this database"),
                    principal);
       return FALSE;
     }
@@ -616,7 +617,7 @@ orr_catalog_grant (OrrCatalog  *self,
 
   g_return_val_if_fail (ORR_IS_CATALOG (self), FALSE);
 
-  if (!require_catalog (self, error) || !require_admin (self, "grant permissions", error) ||
+  if (!require_catalog (self, error) || !require_admin (self, _("grant permissions"), error) ||
       !check_principal (self, principal, error))
     return FALSE;
   add_text (params, principal);
@@ -642,7 +643,7 @@ orr_catalog_revoke (OrrCatalog  *self,
 
   g_return_val_if_fail (ORR_IS_CATALOG (self), FALSE);
 
-  if (!require_catalog (self, error) || !require_admin (self, "revoke permissions", error))
+  if (!require_catalog (self, error) || !require_admin (self, _("revoke permissions"), error))
     return FALSE;
   add_text (params, principal);
   return exec (self, "DELETE FROM orrery_grants WHERE principal = ?", params, error);
@@ -690,7 +691,7 @@ check_pool_name (const char *name, GError **error)
 {
   if (name == NULL || *name == '\0' || strlen (name) > 128 || !g_utf8_validate (name, -1, NULL))
     {
-      g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT, "“%s” is not a valid pool name", name ? name : "");
+      g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT, _("“%s” is not a valid pool name"), name ? name : "");
       return FALSE;
     }
   return TRUE;
@@ -704,7 +705,7 @@ check_limits (const OrrLimits *limits, GError **error)
   if (limits->max_cpu_percent > 100)
     {
       g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT,
-                   "The maximum CPU percent must be between 1 and 100, not %u", limits->max_cpu_percent);
+                   _("The maximum CPU percent must be between 1 and 100, not %u"), limits->max_cpu_percent);
       return FALSE;
     }
   if (limits->cpus && !orr_cpu_list_parse (limits->cpus, NULL, error))
@@ -731,7 +732,7 @@ require_pool (OrrCatalog *self, const char *name, GError **error)
     return TRUE;
   if (error && *error)
     return FALSE;
-  g_set_error (error, ORR_ERROR, ORR_ERROR_NOT_FOUND, "There is no resource pool “%s”", name);
+  g_set_error (error, ORR_ERROR, ORR_ERROR_NOT_FOUND, _("There is no resource pool “%s”"), name);
   return FALSE;
 }
 
@@ -754,13 +755,13 @@ orr_catalog_create_pool (OrrCatalog       *self,
 
   g_return_val_if_fail (ORR_IS_CATALOG (self), FALSE);
 
-  if (!require_catalog (self, error) || !require_admin (self, "create resource pools", error) ||
+  if (!require_catalog (self, error) || !require_admin (self, _("create resource pools"), error) ||
       !check_limits (limits, error))
     return FALSE;
   if (pool_exists (self, limits->pool, error))
     {
       g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT,
-                   "The resource pool “%s” already exists; change it with “orrery pool alter”", limits->pool);
+                   _("The resource pool “%s” already exists; change it with “orrery pool alter”"), limits->pool);
       return FALSE;
     }
   if (error && *error)
@@ -782,7 +783,7 @@ orr_catalog_alter_pool (OrrCatalog       *self,
 
   g_return_val_if_fail (ORR_IS_CATALOG (self), FALSE);
 
-  if (!require_catalog (self, error) || !require_admin (self, "alter resource pools", error) ||
+  if (!require_catalog (self, error) || !require_admin (self, _("alter resource pools"), error) ||
       !check_limits (limits, error))
     return FALSE;
   current = orr_catalog_get_pool (self, limits->pool, error);
@@ -817,13 +818,13 @@ orr_catalog_drop_pool (OrrCatalog  *self,
 
   g_return_val_if_fail (ORR_IS_CATALOG (self), FALSE);
 
-  if (!require_catalog (self, error) || !require_admin (self, "drop resource pools", error) ||
+  if (!require_catalog (self, error) || !require_admin (self, _("drop resource pools"), error) ||
       !check_pool_name (name, error))
     return FALSE;
   if (g_str_equal (name, "default"))
     {
       g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT,
-                   "The “default” pool cannot be dropped: jobs of principals without a pool run in it");
+                   _("The “default” pool cannot be dropped: jobs of principals without a pool run in it"));
       return FALSE;
     }
   if (!require_pool (self, name, error))
@@ -851,7 +852,7 @@ orr_catalog_assign_pool (OrrCatalog  *self,
 
   g_return_val_if_fail (ORR_IS_CATALOG (self), FALSE);
 
-  if (!require_catalog (self, error) || !require_admin (self, "assign resource pools", error) ||
+  if (!require_catalog (self, error) || !require_admin (self, _("assign resource pools"), error) ||
       !check_principal (self, principal, error) || !check_pool_name (pool, error) ||
       !require_pool (self, pool, error))
     return FALSE;
@@ -907,7 +908,7 @@ orr_catalog_get_pool (OrrCatalog  *self,
   if (batch == NULL)
     {
       if (error && *error == NULL)
-        g_set_error (error, ORR_ERROR, ORR_ERROR_NOT_FOUND, "There is no resource pool “%s”", name);
+        g_set_error (error, ORR_ERROR, ORR_ERROR_NOT_FOUND, _("There is no resource pool “%s”"), name);
       return NULL;
     }
   limits = orr_limits_new (name);
@@ -1013,7 +1014,7 @@ orr_catalog_admit (OrrCatalog  *self,
   if (batch == NULL)
     {
       if (error && *error == NULL)
-        g_set_error (error, ORR_ERROR, ORR_ERROR_ODBC, "Reading the Orrery catalog returned nothing");
+        g_set_error (error, ORR_ERROR, ORR_ERROR_ODBC, _("Reading the Orrery catalog returned nothing"));
       return NULL;
     }
   enabled = orr_batch_format_value (batch, 0, 0);
@@ -1033,8 +1034,8 @@ orr_catalog_admit (OrrCatalog  *self,
       if (!admin)
         {
           g_set_error (error, ORR_ERROR, ORR_ERROR_PERMISSION_DENIED,
-                       "The principal “%s” does not have the " ORR_PERMISSION_NAME " permission on this database; "
-                       "an administrator can grant it with “orrery grant %s”", principal, principal);
+                       _("The principal “%s” does not have the EXECUTE ANY EXTERNAL SCRIPT permission on this database; "
+                         "an administrator can grant it with “orrery grant %s”"), principal, principal);
           return NULL;
         }
     }
@@ -1042,8 +1043,8 @@ orr_catalog_admit (OrrCatalog  *self,
 
 disabled:
   g_set_error (error, ORR_ERROR, ORR_ERROR_DISABLED,
-               "External scripts are disabled on this database (SQL Server's Msg 39023); "
-               "an administrator can enable them with “orrery enable”");
+               _("External scripts are disabled on this database (SQL Server's Msg 39023); "
+                 "an administrator can enable them with “orrery enable”"));
   return NULL;
 }
 
@@ -1079,7 +1080,7 @@ orr_catalog_log_job (OrrCatalog         *self,
              " script_sha256, script_text, input_query, rows_in, rows_out, cpu_seconds, peak_memory_bytes,"
              " bytes_read, bytes_written) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", params, error))
     {
-      g_prefix_error (error, "Could not record the job in the job log: ");
+      g_prefix_error (error, _("Could not record the job in the job log: "));
       return FALSE;
     }
   return TRUE;
@@ -1108,7 +1109,7 @@ orr_catalog_list_log (OrrCatalog  *self,
       if (!known)
         {
           g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT,
-                       "Unknown outcome “%s” (use succeeded, failed, cancelled, killed or rejected)", outcome);
+                       _("Unknown outcome “%s” (use succeeded, failed, cancelled, killed or rejected)"), outcome);
           return NULL;
         }
     }

@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <stdio.h>
 #include <sql.h>
 #include <sqlext.h>
@@ -10,6 +11,7 @@
 
 #include "orr-connection.h"
 #include "orr-error.h"
+#include "orr-native.h"
 #include "orr-wire.h"
 
 #define DEFAULT_BATCH_ROWS 16384
@@ -33,6 +35,11 @@ struct _OrrConnection {
   gboolean wide;    /* driver speaks UTF-16 (SQL_C_WCHAR) rather than UTF-8 */
   gboolean unsized; /* declared text sizes mean nothing (SQLite): read text whole */
   guint batch_rows;
+  /* The native fast path (libpq, SQLite C API) when the driver is known and
+   * the connection did not opt out (OrreryNative=No, ORRERY_NATIVE=0). */
+  gboolean native_opt_out;
+  OrrNativeSource *native;
+  gboolean in_transaction;  /* between orr_connection_begin() and _end() */
 };
 
 G_DEFINE_FINAL_TYPE (OrrConnection, orr_connection, G_TYPE_OBJECT)
@@ -72,6 +79,7 @@ struct _OrrCursor {
   gssize *value_offsets;  /* per column; -1: not bound */
   SQLULEN fetched;
   guint64 rows_seen;
+  OrrNativeCursor *native;  /* set: the query runs on the native path */
 };
 
 G_DEFINE_FINAL_TYPE (OrrCursor, orr_cursor, G_TYPE_OBJECT)
@@ -103,8 +111,8 @@ set_odbc_error (GError     **error,
       g_string_append_printf (text, "SQLSTATE %s: %s", state, g_strchomp ((char *) message));
     }
   if (text->len == 0)
-    g_string_append (text, "the driver gave no diagnostic");
-  g_set_error (error, ORR_ERROR, code, "%s: %s", context, text->str);
+    g_string_append (text, _("the driver gave no diagnostic"));
+  g_set_error (error, ORR_ERROR, code, _("%s: %s"), context, text->str);
 }
 
 static gboolean
@@ -214,6 +222,78 @@ get_info_string (SQLHDBC dbc, SQLUSMALLINT what)
   return g_strdup (buf);
 }
 
+/* Removes the OrreryNative=… attribute (Orrery's, not the driver's) from a
+ * connection string; TRUE when it says no. */
+static gboolean
+strip_native_option (char *conn_str)
+{
+  gboolean opt_out = FALSE;
+  char *p = conn_str;
+
+  while (*p)
+    {
+      char *start = p, *end = strchr (p, ';');
+      char *eq;
+
+      if (end == NULL)
+        end = p + strlen (p);
+      eq = memchr (start, '=', end - start);
+      if (eq)
+        {
+          g_autofree char *key = g_strstrip (g_strndup (start, eq - start));
+
+          if (g_ascii_strcasecmp (key, "OrreryNative") == 0)
+            {
+              g_autofree char *value = g_strstrip (g_strndup (eq + 1, end - eq - 1));
+
+              opt_out = g_ascii_strcasecmp (value, "no") == 0 || g_ascii_strcasecmp (value, "0") == 0 ||
+                        g_ascii_strcasecmp (value, "false") == 0 || g_ascii_strcasecmp (value, "off") == 0;
+              memmove (start, *end ? end + 1 : end, strlen (*end ? end + 1 : end) + 1);
+              continue;
+            }
+        }
+      p = *end ? end + 1 : end;
+    }
+  return opt_out;
+}
+
+static void
+setup_native (OrrConnection *self,
+              const char    *completed)
+{
+  const char *env = g_getenv ("ORRERY_NATIVE");
+  g_autofree char *why = NULL;
+
+  g_clear_pointer (&self->native, orr_native_source_free);
+  if (self->native_opt_out)
+    why = g_strdup ("OrreryNative=No in the connection string");
+  else if (env && (strcmp (env, "0") == 0 || g_ascii_strcasecmp (env, "no") == 0))
+    why = g_strdup ("ORRERY_NATIVE=0");
+  /* psqlODBC's Unicode driver only: the ANSI one hands out text in the
+   * client's charset, which the native path (UTF-8) would not reproduce. */
+  else if (strstr (self->driver_name, "psqlodbcw") != NULL && strstr (self->dbms_name, "PostgreSQL") != NULL)
+    self->native = orr_native_pg_new (completed, &why);
+  else if (strstr (self->driver_name, "sqlite3odbc") != NULL && strstr (self->dbms_name, "SQLite") != NULL)
+    self->native = orr_native_sqlite_new (completed, &why);
+  else
+    why = g_strdup ("no native path for this driver");
+  {
+    /* Never the password: the display name masks it. */
+    g_autofree char *display = orr_connection_dup_display_name (self);
+
+    if (self->native)
+      g_debug ("%s: native fast path through %s", display, self->native->kind);
+    else
+      g_debug ("%s: ODBC only (%s)", display, why ? why : "");
+  }
+}
+
+const char *
+orr_connection_get_native_path (OrrConnection *self)
+{
+  return self->native ? self->native->kind : NULL;
+}
+
 gboolean
 orr_connection_open (OrrConnection  *self,
                      GCancellable   *cancellable,
@@ -221,7 +301,7 @@ orr_connection_open (OrrConnection  *self,
 {
   g_autofree char *conn_str = NULL;
   g_autofree char *display = NULL;
-  SQLCHAR out[1024];
+  SQLCHAR out[4096];
   SQLSMALLINT out_len;
   SQLRETURN rc;
 
@@ -241,12 +321,13 @@ orr_connection_open (OrrConnection  *self,
     conn_str = g_strdup (self->target);
   else
     conn_str = g_strdup_printf ("DSN=%s", self->target);
+  self->native_opt_out = strip_native_option (conn_str);
   display = orr_connection_dup_display_name (self);
 
   if (!SQL_SUCCEEDED (SQLAllocHandle (SQL_HANDLE_ENV, SQL_NULL_HANDLE, &self->env)))
     {
       g_mutex_unlock (&self->lock);
-      g_set_error (error, ORR_ERROR, ORR_ERROR_CONNECTION, "Cannot start the ODBC driver manager");
+      g_set_error (error, ORR_ERROR, ORR_ERROR_CONNECTION, _("Cannot start the ODBC driver manager"));
       return FALSE;
     }
   SQLSetEnvAttr (self->env, SQL_ATTR_ODBC_VERSION, (SQLPOINTER) SQL_OV_ODBC3, 0);
@@ -257,7 +338,7 @@ orr_connection_open (OrrConnection  *self,
                          out, sizeof out, &out_len, SQL_DRIVER_NOPROMPT);
   if (!SQL_SUCCEEDED (rc))
     {
-      g_autofree char *context = g_strdup_printf ("Cannot connect to “%s”", display);
+      g_autofree char *context = g_strdup_printf (_("Cannot connect to “%s”"), display);
 
       set_odbc_error (error, ORR_ERROR_CONNECTION, SQL_HANDLE_DBC, self->dbc, context);
       SQLFreeHandle (SQL_HANDLE_DBC, self->dbc);
@@ -284,6 +365,8 @@ orr_connection_open (OrrConnection  *self,
   /* SQLite stores a text of any length in a varchar(32) column: a declared
    * size is no bound, so text and blobs are read with SQLGetData. */
   self->unsized = strstr (self->dbms_name, "SQLite") != NULL;
+  out[MIN ((gsize) MAX (out_len, 0), sizeof out - 1)] = '\0';
+  setup_native (self, (const char *) out);
 
   g_mutex_unlock (&self->lock);
   return TRUE;
@@ -348,6 +431,7 @@ orr_connection_close (OrrConnection *self)
       SQLFreeHandle (SQL_HANDLE_ENV, self->env);
       self->env = SQL_NULL_HENV;
     }
+  g_clear_pointer (&self->native, orr_native_source_free);
   g_mutex_unlock (&self->lock);
 }
 
@@ -580,13 +664,18 @@ orr_cursor_init (OrrCursor *self)
 void
 orr_cursor_close (OrrCursor *self)
 {
+  OrrNativeCursor *native;
+
   g_mutex_lock (&self->cancel_lock);
   if (self->stmt != SQL_NULL_HSTMT)
     {
       SQLFreeHandle (SQL_HANDLE_STMT, self->stmt);
       self->stmt = SQL_NULL_HSTMT;
     }
+  native = g_steal_pointer (&self->native);
   g_mutex_unlock (&self->cancel_lock);
+  /* Still under the connection's lock: the native source is the connection's. */
+  orr_native_cursor_free (native);
 
   g_clear_pointer (&self->row_staging, g_free);
   g_clear_pointer (&self->value_offsets, g_free);
@@ -613,7 +702,15 @@ orr_cursor_cancel (OrrCursor *self)
   g_mutex_lock (&self->cancel_lock);
   if (self->stmt != SQL_NULL_HSTMT)
     SQLCancel (self->stmt);
+  if (self->native)
+    self->native->cancel (self->native);
   g_mutex_unlock (&self->cancel_lock);
+}
+
+const char *
+orr_cursor_get_native_path (OrrCursor *self)
+{
+  return self->native && self->connection && self->connection->native ? self->connection->native->kind : NULL;
 }
 
 OrrSchema *
@@ -855,7 +952,7 @@ bind_values (OrrConnection  *self,
 
                 if (w == NULL)
                   {
-                    g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT, "A parameter is not valid UTF-8");
+                    g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT, _("A parameter is not valid UTF-8"));
                     return FALSE;
                   }
                 c_type = SQL_C_WCHAR;
@@ -926,20 +1023,25 @@ bind_values (OrrConnection  *self,
       if (!SQL_SUCCEEDED (SQLBindParameter (stmt, i + 1, SQL_PARAM_INPUT, c_type, sql_type, size, digits,
                                             buffer, buffer_len, ind)))
         {
-          set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, stmt, "Cannot bind a query parameter");
+          set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, stmt, _("Cannot bind a query parameter"));
           return FALSE;
         }
     }
   return TRUE;
 }
 
+static OrrCursor *execute_internal (OrrConnection *self, const char *sql, GPtrArray *params,
+                                    gboolean allow_native, GCancellable *cancellable, GError **error);
+
+/* Queries without parameters (the engine's input query, the console's) may
+ * take the native path; parameterised ones (the catalog's) stay on ODBC. */
 OrrCursor *
 orr_connection_execute (OrrConnection  *self,
                         const char     *sql,
                         GCancellable   *cancellable,
                         GError        **error)
 {
-  return orr_connection_execute_params (self, sql, NULL, cancellable, error);
+  return execute_internal (self, sql, NULL, TRUE, cancellable, error);
 }
 
 OrrCursor *
@@ -948,6 +1050,17 @@ orr_connection_execute_params (OrrConnection  *self,
                                GPtrArray      *params,
                                GCancellable   *cancellable,
                                GError        **error)
+{
+  return execute_internal (self, sql, params, FALSE, cancellable, error);
+}
+
+static OrrCursor *
+execute_internal (OrrConnection  *self,
+                  const char     *sql,
+                  GPtrArray      *params,
+                  gboolean        allow_native,
+                  GCancellable   *cancellable,
+                  GError        **error)
 {
   g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(OrrCursor) cursor = NULL;
@@ -962,7 +1075,7 @@ orr_connection_execute_params (OrrConnection  *self,
 
   if (self->dbc == SQL_NULL_HDBC)
     {
-      g_set_error (error, ORR_ERROR, ORR_ERROR_CONNECTION, "The connection is not open");
+      g_set_error (error, ORR_ERROR, ORR_ERROR_CONNECTION, _("The connection is not open"));
       return NULL;
     }
 
@@ -970,9 +1083,32 @@ orr_connection_execute_params (OrrConnection  *self,
   g_mutex_lock (&self->lock);
   cursor->connection = g_object_ref (self);
 
+  /* The native path takes plain queries in autocommit; it declines (NULL,
+   * no error) whatever it cannot return exactly as ODBC would. */
+  if (self->native && allow_native && (params == NULL || params->len == 0) && !self->in_transaction)
+    {
+      GError *native_error = NULL;
+      OrrNativeCursor *native = self->native->execute (self->native->priv, sql, self->batch_rows,
+                                                       cancellable, &native_error);
+
+      if (native)
+        {
+          g_debug ("query through %s: %s", self->native->kind, sql);
+          cursor->native = native;
+          cursor->schema = orr_schema_ref (native->schema);
+          cursor->n_columns = orr_schema_get_n_fields (native->schema);
+          return g_steal_pointer (&cursor);
+        }
+      if (native_error)
+        {
+          g_propagate_error (error, native_error);
+          return NULL;
+        }
+    }
+
   if (!SQL_SUCCEEDED (SQLAllocHandle (SQL_HANDLE_STMT, self->dbc, &cursor->stmt)))
     {
-      set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_DBC, self->dbc, "Cannot create a statement");
+      set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_DBC, self->dbc, _("Cannot create a statement"));
       return NULL;
     }
 
@@ -990,7 +1126,7 @@ orr_connection_execute_params (OrrConnection  *self,
       if (wsql == NULL)
         {
           g_cancellable_disconnect (cancellable, handler);
-          g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT, "The query is not valid UTF-8");
+          g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT, _("The query is not valid UTF-8"));
           return NULL;
         }
       rc = SQLExecDirectW (cursor->stmt, wsql, n_units);
@@ -1003,9 +1139,9 @@ orr_connection_execute_params (OrrConnection  *self,
   if (!SQL_SUCCEEDED (rc) && rc != SQL_NO_DATA)
     {
       if (g_cancellable_is_cancelled (cancellable) || diag_has_state (SQL_HANDLE_STMT, cursor->stmt, "HY008"))
-        g_set_error (error, ORR_ERROR, ORR_ERROR_CANCELLED, "The query was cancelled");
+        g_set_error (error, ORR_ERROR, ORR_ERROR_CANCELLED, _("The query was cancelled"));
       else
-        set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, cursor->stmt, "The query failed");
+        set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, cursor->stmt, _("The query failed"));
       return NULL;
     }
 
@@ -1022,7 +1158,7 @@ orr_connection_execute_params (OrrConnection  *self,
 
       if (!plan_column (self, cursor->stmt, i + 1, &cursor->plans[i], &name, &any_long))
         {
-          set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, cursor->stmt, "Cannot describe the result");
+          set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, cursor->stmt, _("Cannot describe the result"));
           return NULL;
         }
       orr_schema_add_field (cursor->schema, name, cursor->plans[i].type,
@@ -1168,8 +1304,8 @@ bad_value:
   {
     g_autofree char *text = g_strndup ((const char *) src, MIN (len, 64));
     g_set_error (error, ORR_ERROR, ORR_ERROR_ODBC,
-                 "Column “%s”, row %" G_GUINT64_FORMAT ": cannot read “%s” as %s",
-                 orr_schema_get_field (self->schema, col)->name, self->rows_seen + row + 1,
+                 _("Column “%s”, row %llu: cannot read “%s” as %s"),
+                 orr_schema_get_field (self->schema, col)->name, (unsigned long long) (self->rows_seen + row + 1),
                  text, orr_data_type_to_string (plan->type));
     return FALSE;
   }
@@ -1195,8 +1331,8 @@ value_fits (OrrCursor  *self,
   if (len != SQL_NO_TOTAL && len <= room)
     return TRUE;
   g_set_error (error, ORR_ERROR, ORR_ERROR_ODBC,
-               "Column “%s”, row %" G_GUINT64_FORMAT ": the value is longer than the %ld bytes the driver declared for the column",
-               orr_schema_get_field (self->schema, col)->name, self->rows_seen + row + 1, (long) room);
+               _("Column “%s”, row %llu: the value is longer than the %ld bytes the driver declared for the column"),
+               orr_schema_get_field (self->schema, col)->name, (unsigned long long) (self->rows_seen + row + 1), (long) room);
   return FALSE;
 }
 
@@ -1206,9 +1342,9 @@ fetch_failed (OrrCursor     *self,
               GError       **error)
 {
   if (g_cancellable_is_cancelled (cancellable) || diag_has_state (SQL_HANDLE_STMT, self->stmt, "HY008"))
-    g_set_error (error, ORR_ERROR, ORR_ERROR_CANCELLED, "The query was cancelled");
+    g_set_error (error, ORR_ERROR, ORR_ERROR_CANCELLED, _("The query was cancelled"));
   else
-    set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, self->stmt, "Fetching the result failed");
+    set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, self->stmt, _("Fetching the result failed"));
   return FALSE;
 }
 
@@ -1227,7 +1363,7 @@ fetch_array (OrrCursor     *self,
 
       if (!SQL_SUCCEEDED (SQLBindCol (self->stmt, i + 1, plan->c_type, target, plan->width, plan->indicators)))
         {
-          set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, self->stmt, "Cannot bind a result column");
+          set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, self->stmt, _("Cannot bind a result column"));
           return FALSE;
         }
     }
@@ -1288,7 +1424,7 @@ get_long_value (OrrCursor   *self,
         break;
       if (!SQL_SUCCEEDED (rc))
         {
-          set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, self->stmt, "Reading a long value failed");
+          set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, self->stmt, _("Reading a long value failed"));
           return FALSE;
         }
       if (ind == SQL_NULL_DATA)
@@ -1446,7 +1582,7 @@ fetch_rows (OrrCursor     *self,
 
               if (!SQL_SUCCEEDED (grc))
                 {
-                  set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, self->stmt, "Reading a value failed");
+                  set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, self->stmt, _("Reading a value failed"));
                   return FALSE;
                 }
               if (len != SQL_NULL_DATA && plan->c_type == SQL_C_CHAR)
@@ -1499,6 +1635,14 @@ orr_cursor_fetch (OrrCursor     *self,
 
   g_return_val_if_fail (ORR_IS_CURSOR (self), NULL);
 
+  if (self->native && !self->done)
+    {
+      OrrBatch *native_batch = self->native->fetch (self->native, shared, cancellable, error);
+
+      if (native_batch == NULL)
+        self->done = TRUE;
+      return native_batch;
+    }
   if (self->done || self->stmt == SQL_NULL_HSTMT)
     return NULL;
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -1545,8 +1689,9 @@ orr_connection_begin (OrrConnection  *self,
 
   g_mutex_lock (&self->lock);
   ok = SQL_SUCCEEDED (SQLSetConnectAttr (self->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER) SQL_AUTOCOMMIT_OFF, 0));
+  self->in_transaction = ok;
   if (!ok)
-    set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_DBC, self->dbc, "Cannot start a transaction");
+    set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_DBC, self->dbc, _("Cannot start a transaction"));
   g_mutex_unlock (&self->lock);
   return ok;
 }
@@ -1562,8 +1707,9 @@ orr_connection_end (OrrConnection  *self,
   ok = SQL_SUCCEEDED (SQLEndTran (SQL_HANDLE_DBC, self->dbc, commit ? SQL_COMMIT : SQL_ROLLBACK));
   if (!ok)
     set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_DBC, self->dbc,
-                    commit ? "Committing the transaction failed" : "Rolling back the transaction failed");
+                    commit ? _("Committing the transaction failed") : _("Rolling back the transaction failed"));
   SQLSetConnectAttr (self->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER) SQL_AUTOCOMMIT_ON, 0);
+  self->in_transaction = FALSE;
   g_mutex_unlock (&self->lock);
   return ok;
 }
@@ -1747,7 +1893,7 @@ append_table_name (OrrConnection  *self,
 
 bad:
   g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT,
-               "“%s” is not a valid table name (expected TABLE or SCHEMA.TABLE)", table);
+               _("“%s” is not a valid table name (expected TABLE or SCHEMA.TABLE)"), table);
   return FALSE;
 }
 
@@ -1971,7 +2117,7 @@ bind_chunk (OrrConnection *self,
       if (!SQL_SUCCEEDED (SQLBindParameter (stmt, c + 1, SQL_PARAM_INPUT, p->c_type, p->sql_type,
                                             p->column_size, p->digits, buffer, p->width, p->indicators)))
         {
-          set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, stmt, "Cannot bind an output column");
+          set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, stmt, _("Cannot bind an output column"));
           return FALSE;
         }
     }
@@ -1994,7 +2140,7 @@ insert_batches (OrrConnection  *self,
 
   if (!SQL_SUCCEEDED (SQLPrepare (stmt, (SQLCHAR *) insert_sql, SQL_NTS)))
     {
-      set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, stmt, "Cannot prepare the insert");
+      set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, stmt, _("Cannot prepare the insert"));
       return FALSE;
     }
   SQLSetStmtAttr (stmt, SQL_ATTR_PARAM_BIND_TYPE, (SQLPOINTER) SQL_PARAM_BIND_BY_COLUMN, 0);
@@ -2019,7 +2165,7 @@ insert_batches (OrrConnection  *self,
           SQLFreeStmt (stmt, SQL_RESET_PARAMS);
           if (!SQL_SUCCEEDED (SQLSetStmtAttr (stmt, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER) (SQLULEN) count, 0)))
             {
-              set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, stmt, "The driver refuses parameter arrays");
+              set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, stmt, _("The driver refuses parameter arrays"));
               ok = FALSE;
               break;
             }
@@ -2031,7 +2177,7 @@ insert_batches (OrrConnection  *self,
           rc = SQLExecute (stmt);
           if (!SQL_SUCCEEDED (rc) && rc != SQL_NO_DATA)
             {
-              set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, stmt, "Inserting the result failed");
+              set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, stmt, _("Inserting the result failed"));
               ok = FALSE;
             }
           SQLFreeStmt (stmt, SQL_CLOSE);
@@ -2068,14 +2214,14 @@ orr_connection_write_table (OrrConnection  *self,
 
   if (self->dbc == SQL_NULL_HDBC)
     {
-      g_set_error (error, ORR_ERROR, ORR_ERROR_CONNECTION, "The connection is not open");
+      g_set_error (error, ORR_ERROR, ORR_ERROR_CONNECTION, _("The connection is not open"));
       return FALSE;
     }
   n_columns = orr_schema_get_n_fields (schema);
   if (n_columns == 0)
     {
       g_set_error (error, ORR_ERROR, ORR_ERROR_OUTPUT,
-                   "The result has no columns to write into table “%s”", table);
+                   _("The result has no columns to write into table “%s”"), table);
       return FALSE;
     }
   if (!append_table_name (self, name, table, error))
@@ -2116,11 +2262,46 @@ orr_connection_write_table (OrrConnection  *self,
     g_string_append (insert, i ? ", ?" : "?");
   g_string_append (insert, ")");
 
+  /* PostgreSQL: COPY FROM STDIN in one transaction with the creation, when
+   * the table's columns take the binary values as they are. */
+  if (self->native && dialect == DIALECT_POSTGRESQL && !self->in_transaction)
+    {
+      g_autoptr(GString) columns = g_string_new (NULL);
+      gboolean handled = FALSE;
+      GError *native_error = NULL;
+
+      for (guint i = 0; i < n_columns; i++)
+        {
+          const OrrField *field = orr_schema_get_field (schema, i);
+          g_autofree char *col_name = field->name[0] ? g_strdup (field->name) : g_strdup_printf ("column%u", i + 1);
+
+          if (i)
+            g_string_append (columns, ", ");
+          append_identifier (self, columns, col_name);
+        }
+      ok = orr_native_pg_write_table (self->native, table, name->str, create->str, columns->str,
+                                      schema, batches, cancellable, &handled, &native_error);
+      if (handled)
+        {
+          if (native_error)
+            g_propagate_error (error, native_error);
+          g_debug ("table %s written through %s", table, self->native->kind);
+          SQLFreeHandle (SQL_HANDLE_STMT, stmt);
+          g_mutex_unlock (&self->lock);
+          return ok;
+        }
+      if (native_error)
+        {
+          g_debug ("table %s: native write unavailable: %s", table, native_error->message);
+          g_clear_error (&native_error);
+        }
+    }
+
   SQLSetConnectAttr (self->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER) SQL_AUTOCOMMIT_OFF, 0);
   ok = TRUE;
   if (!exists && !SQL_SUCCEEDED (SQLExecDirect (stmt, (SQLCHAR *) create->str, SQL_NTS)))
     {
-      g_autofree char *context = g_strdup_printf ("Cannot create table “%s”", table);
+      g_autofree char *context = g_strdup_printf (_("Cannot create table “%s”"), table);
       set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_STMT, stmt, context);
       ok = FALSE;
     }
@@ -2130,7 +2311,7 @@ orr_connection_write_table (OrrConnection  *self,
 
   if (ok && !SQL_SUCCEEDED (SQLEndTran (SQL_HANDLE_DBC, self->dbc, SQL_COMMIT)))
     {
-      set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_DBC, self->dbc, "Committing the result failed");
+      set_odbc_error (error, ORR_ERROR_ODBC, SQL_HANDLE_DBC, self->dbc, _("Committing the result failed"));
       ok = FALSE;
     }
   if (!ok)

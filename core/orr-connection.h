@@ -36,6 +36,11 @@ void           orr_connection_close            (OrrConnection *self);
 const char    *orr_connection_get_dbms_name    (OrrConnection *self);
 const char    *orr_connection_get_dbms_version (OrrConnection *self);
 const char    *orr_connection_get_driver_name  (OrrConnection *self);
+/* The native fast path the connection's queries and output tables go through
+ * when they can ("libpq", "sqlite"), or NULL: ODBC only (unknown driver, or
+ * opted out with OrreryNative=No in the connection string or ORRERY_NATIVE=0
+ * in the environment). */
+const char    *orr_connection_get_native_path  (OrrConnection *self);
 
 /* Rows per fetched batch (array size of the column-wise fetch). */
 void           orr_connection_set_batch_rows   (OrrConnection *self,
@@ -97,6 +102,8 @@ gboolean       orr_connection_write_table      (OrrConnection  *self,
                                                 GError        **error);
 
 OrrSchema     *orr_cursor_get_schema           (OrrCursor *self);
+/* The native path this cursor's query runs on ("libpq", "sqlite"), or NULL: ODBC. */
+const char    *orr_cursor_get_native_path      (OrrCursor *self);
 /* The next batch, shared (memfd) when @shared; NULL with no error at the end. */
 OrrBatch      *orr_cursor_fetch                (OrrCursor     *self,
                                                 gboolean       shared,

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +36,8 @@ find_driver (GError **error)
     if (g_file_test (driver_paths[i], G_FILE_TEST_EXISTS))
       return driver_paths[i];
   g_set_error (error, ORR_ERROR, ORR_ERROR_CONNECTION,
-               "The SQLite ODBC driver is not installed (Debian package libsqliteodbc); "
-               "it is needed for the demo database");
+               _("The SQLite ODBC driver is not installed (Debian package libsqliteodbc); "
+                 "it is needed for the demo database"));
   return NULL;
 }
 
@@ -66,7 +67,7 @@ load_iris (OrrSchema *schema, GError **error)
 
   if (!g_file_get_contents (IRIS_CSV, &contents, NULL, error))
     {
-      g_prefix_error (error, "The iris sample data (Debian package python3-sklearn) is missing: ");
+      g_prefix_error (error, _("The iris sample data (Debian package python3-sklearn) is missing: "));
       return NULL;
     }
   lines = g_strsplit (contents, "\n", -1);
@@ -183,7 +184,7 @@ create_demo (const char *driver, const char *path, GError **error)
   if (g_rename (tmp, path) != 0)
     {
       int errsv = errno;
-      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, "Cannot create the demo database “%s”: %s",
+      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, _("Cannot create the demo database “%s”: %s"),
                    path, g_strerror (errsv));
       goto fail;
     }
@@ -192,7 +193,7 @@ create_demo (const char *driver, const char *path, GError **error)
 fail:
   orr_connection_close (conn);
   g_unlink (tmp);
-  g_prefix_error (error, "Cannot create the demo database: ");
+  g_prefix_error (error, _("Cannot create the demo database: "));
   return FALSE;
 }
 
@@ -208,7 +209,7 @@ orr_demo_dup_connection_string (GError **error)
   if (g_mkdir_with_parents (dir, 0700) != 0)
     {
       int errsv = errno;
-      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, "Cannot create “%s”: %s", dir, g_strerror (errsv));
+      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, _("Cannot create “%s”: %s"), dir, g_strerror (errsv));
       return NULL;
     }
   if (!g_file_test (path, G_FILE_TEST_EXISTS) && !create_demo (driver, path, error))

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <poll.h>
 #include <stdio.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include "orr-error.h"
 #include "orr-isolation.h"
 #include "orr-job-private.h"
+#include "orr-launchpad.h"
 #include "orr-pool-slot.h"
 #include "orr-wire.h"
 
@@ -32,7 +34,6 @@ struct _OrrEngine {
   GObject parent_instance;
 
   char *satellite_path;
-  guint64 next_job_id;
 
   GMutex lock;
   GCond cond;
@@ -40,6 +41,9 @@ struct _OrrEngine {
   int control;                /* engine end of the zygote's control socket */
   GThread *reader;
   gboolean zygote_dead;
+  gboolean use_launchpad;     /* connect to the resident launchpad (orr-launchpad.h) */
+  gboolean via_launchpad;     /* control is a launchpad connection, not our zygote's */
+  gboolean preparing;         /* orr_engine_prepare()'s thread runs */
   char *python_version;
   char *numpy_version;
   char *pandas_version;
@@ -53,6 +57,11 @@ struct _OrrEngine {
 };
 
 G_DEFINE_FINAL_TYPE (OrrEngine, orr_engine, G_TYPE_OBJECT)
+
+/* Job ids are unique in the process, not only in one engine: the job's
+ * directory and registry entry are named "engine pid-job id". */
+static guint64 next_job_id;
+G_LOCK_DEFINE_STATIC (next_job_id);
 
 typedef struct {
   OrrEngine *engine;
@@ -178,7 +187,6 @@ orr_engine_init (OrrEngine *self)
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
   self->control = -1;
-  self->next_job_id = 1;
   self->satellite_path = default_satellite_path ();
   self->jobs_by_pid = g_hash_table_new (NULL, NULL);
   g_queue_init (&self->pending_forks);
@@ -361,39 +369,16 @@ spawn_from_timer_thread (OrrEngine           *self,
   return req.process;
 }
 
-static gboolean
-start_zygote_locked (OrrEngine  *self,
-                     GError    **error)
+/* The satellite gets a bare environment: no DSN, no password, no token. */
+static GPtrArray *
+satellite_environment (void)
 {
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(OrrWireMessage) msg = NULL;
-  g_auto(GStrv) versions = NULL;
-  g_autoptr(GPtrArray) env = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *env = g_ptr_array_new_with_free_func (g_free);
   static const char * const passthrough[] = {
-    "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "LANG", "LANGUAGE", "LC_ALL", "TZ", NULL,
+    "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES",
+    "ORRERY_LOCALEDIR", "TZ", NULL,
   };
-  int fds[2];
 
-  if (self->zygote && !self->zygote_dead)
-    return TRUE;
-  stop_zygote_locked (self);
-  self->zygote_dead = FALSE;
-
-  if (!g_file_test (self->satellite_path, G_FILE_TEST_IS_EXECUTABLE))
-    {
-      g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE,
-                   "The satellite program “%s” is missing; reinstall Orrery or set ORRERY_SATELLITE",
-                   self->satellite_path);
-      return FALSE;
-    }
-  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
-    {
-      int errsv = errno;
-      g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, "Cannot create a socket pair: %s", g_strerror (errsv));
-      return FALSE;
-    }
-
-  /* The satellite gets a bare environment: no DSN, no password, no token. */
   g_ptr_array_add (env, g_strdup ("PATH=/usr/bin:/bin"));
   for (guint i = 0; passthrough[i]; i++)
     {
@@ -413,6 +398,84 @@ start_zygote_locked (OrrEngine  *self,
         g_ptr_array_add (env, g_strdup_printf ("%s=%s", passthrough[i], value));
     }
   g_ptr_array_add (env, NULL);
+  return env;
+}
+
+/* ORRERY_LAUNCHPAD=0 turns the resident launchpad off, =1 on; otherwise
+ * orr_engine_set_use_launchpad() decides (the CLI turns it on). */
+static gboolean
+launchpad_wanted (OrrEngine *self)
+{
+  const char *env = g_getenv ("ORRERY_LAUNCHPAD");
+
+  if (env && g_str_equal (env, "0"))
+    return FALSE;
+  if (env && g_str_equal (env, "1"))
+    return TRUE;
+  return self->use_launchpad;
+}
+
+static void
+set_versions (OrrEngine *self, char **versions)
+{
+  g_free (self->python_version);
+  g_free (self->numpy_version);
+  g_free (self->pandas_version);
+  self->python_version = g_strdup (versions[0]);
+  self->numpy_version = g_strdup (versions[1]);
+  self->pandas_version = g_strdup (versions[2]);
+}
+
+static gboolean
+start_zygote_locked (OrrEngine  *self,
+                     GError    **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(OrrWireMessage) msg = NULL;
+  g_auto(GStrv) versions = NULL;
+  g_autoptr(GPtrArray) env = NULL;
+  int fds[2];
+
+  if (self->control >= 0 && !self->zygote_dead)
+    return TRUE;
+  stop_zygote_locked (self);
+  self->zygote_dead = FALSE;
+
+  if (!g_file_test (self->satellite_path, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE,
+                   "The satellite program “%s” is missing; reinstall Orrery or set ORRERY_SATELLITE",
+                   self->satellite_path);
+      return FALSE;
+    }
+  env = satellite_environment ();
+
+  if (launchpad_wanted (self))
+    {
+      g_autoptr(GError) lp_error = NULL;
+      int control = orr_launchpad_connect (self->satellite_path, (const char * const *) env->pdata,
+                                           ZYGOTE_READY_TIMEOUT_MS, &versions, &lp_error);
+
+      if (control >= 0)
+        {
+          self->control = control;
+          self->via_launchpad = TRUE;
+          set_versions (self, versions);
+          self->reader = g_thread_new ("orrery-zygote", reader_main, self);
+          return TRUE;
+        }
+      /* Slower, never worse: the engine's own zygote. */
+      g_message (_("The resident launchpad is not available (%s); starting a private satellite zygote"),
+                 lp_error->message);
+    }
+  self->via_launchpad = FALSE;
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, "Cannot create a socket pair: %s", g_strerror (errsv));
+      return FALSE;
+    }
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_INHERIT);
   g_subprocess_launcher_set_environ (launcher, (char **) env->pdata);
@@ -443,15 +506,32 @@ start_zygote_locked (OrrEngine  *self,
       stop_zygote_locked (self);
       return FALSE;
     }
-  g_free (self->python_version);
-  g_free (self->numpy_version);
-  g_free (self->pandas_version);
-  self->python_version = g_strdup (versions[0]);
-  self->numpy_version = g_strdup (versions[1]);
-  self->pandas_version = g_strdup (versions[2]);
+  set_versions (self, versions);
 
   self->reader = g_thread_new ("orrery-zygote", reader_main, self);
   return TRUE;
+}
+
+void
+orr_engine_set_use_launchpad (OrrEngine *self,
+                              gboolean   use)
+{
+  g_return_if_fail (ORR_IS_ENGINE (self));
+  g_mutex_lock (&self->lock);
+  self->use_launchpad = use;
+  g_mutex_unlock (&self->lock);
+}
+
+gboolean
+orr_engine_get_uses_launchpad (OrrEngine *self)
+{
+  gboolean via;
+
+  g_return_val_if_fail (ORR_IS_ENGINE (self), FALSE);
+  g_mutex_lock (&self->lock);
+  via = self->control >= 0 && !self->zygote_dead && self->via_launchpad;
+  g_mutex_unlock (&self->lock);
+  return via;
 }
 
 gboolean
@@ -479,6 +559,36 @@ ensure_isolation (OrrEngine *self)
   isolation = self->isolation;
   g_mutex_unlock (&self->lock);
   return isolation;
+}
+
+static gpointer
+prepare_thread (gpointer data)
+{
+  OrrEngine *self = data;
+
+  ensure_isolation (self);
+  g_mutex_lock (&self->lock);
+  /* A failure is the first job's to report: it tries again. */
+  start_zygote_locked (self, NULL);
+  self->preparing = FALSE;
+  g_mutex_unlock (&self->lock);
+  g_object_unref (self);
+  return NULL;
+}
+
+void
+orr_engine_prepare (OrrEngine *self)
+{
+  gboolean start;
+
+  g_return_if_fail (ORR_IS_ENGINE (self));
+  g_mutex_lock (&self->lock);
+  start = !self->preparing && !(self->control >= 0 && !self->zygote_dead);
+  if (start)
+    self->preparing = TRUE;
+  g_mutex_unlock (&self->lock);
+  if (start)
+    g_thread_unref (g_thread_new ("orrery-prepare", prepare_thread, g_object_ref (self)));
 }
 
 char *
@@ -541,7 +651,7 @@ fork_satellite (OrrEngine  *self,
   if (!ok)
     {
       g_queue_remove (&self->pending_forks, job);
-      g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, "The satellite zygote did not start a worker");
+      g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, _("The satellite zygote did not start a worker"));
     }
   g_mutex_unlock (&self->lock);
 
@@ -589,11 +699,11 @@ describe_exit (int status)
   if (WIFSIGNALED (status))
     {
       int sig = WTERMSIG (status);
-      return g_strdup_printf ("killed by signal %d (SIG%s)", sig, sigabbrev_np (sig) ? sigabbrev_np (sig) : "?");
+      return g_strdup_printf (_("killed by signal %d (SIG%s)"), sig, sigabbrev_np (sig) ? sigabbrev_np (sig) : "?");
     }
   if (WIFEXITED (status))
-    return g_strdup_printf ("exit code %d", WEXITSTATUS (status));
-  return g_strdup ("ended");
+    return g_strdup_printf (_("exit code %d"), WEXITSTATUS (status));
+  return g_strdup (_("ended"));
 }
 
 /* Waits up to @ms for the satellite to be reported gone. */
@@ -632,18 +742,18 @@ kill_satellite (OrrJob *job, gboolean announce)
     return;
   if (announce)
     {
-      _orr_job_emit_message (job, ORR_JOB_MESSAGE_INFO, "Stopping the script: interrupt (SIGINT)");
+      _orr_job_emit_message (job, ORR_JOB_MESSAGE_INFO, _("Stopping the script: interrupt (SIGINT)"));
       if (wait_exited (job, KILL_GRACE_MS))
         return;
       _orr_job_emit_message (job, ORR_JOB_MESSAGE_INFO,
-                             "The script did not stop after SIGINT: terminate (SIGTERM)");
+                             _("The script did not stop after SIGINT: terminate (SIGTERM)"));
     }
   signal_satellite (job, SIGTERM);
   if (wait_exited (job, KILL_GRACE_MS))
     return;
   if (announce)
     _orr_job_emit_message (job, ORR_JOB_MESSAGE_INFO,
-                           "The script did not stop after SIGTERM: kill it and every process it started (SIGKILL)");
+                           _("The script did not stop after SIGTERM: kill it and every process it started (SIGKILL)"));
   signal_satellite (job, SIGUSR1);
   if (wait_exited (job, 1000))
     return;
@@ -723,7 +833,7 @@ collect_output (JobRun *run, GError **error)
         continue;
       if (pfds[1].revents)
         {
-          g_set_error (error, ORR_ERROR, ORR_ERROR_CANCELLED, "The job was cancelled");
+          g_set_error (error, ORR_ERROR, ORR_ERROR_CANCELLED, _("The job was cancelled"));
           g_cancellable_release_fd (job->cancellable);
           return FALSE;
         }
@@ -763,7 +873,7 @@ collect_output (JobRun *run, GError **error)
             if (wb.n_columns != orr_schema_get_n_fields (job->result_schema))
               {
                 orr_wire_batch_clear (&wb);
-                g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, "A result batch does not match its schema");
+                g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, _("A result batch does not match its schema"));
                 goto fail;
               }
             total_bytes += wb.size;
@@ -771,7 +881,7 @@ collect_output (JobRun *run, GError **error)
               {
                 orr_wire_batch_clear (&wb);
                 g_set_error (error, ORR_ERROR, ORR_ERROR_LIMIT,
-                             "The result exceeds the limit of %" G_GUINT64_FORMAT " bytes", max_bytes);
+                             _("The result exceeds the limit of %llu bytes"), (unsigned long long) max_bytes);
                 goto fail;
               }
             batch = _orr_batch_new_from_fd (job->result_schema, msg->fd, wb.size, wb.n_rows, wb.descs, TRUE, error);
@@ -805,10 +915,10 @@ collect_output (JobRun *run, GError **error)
             else if (g_strcmp0 (err.kind, "OrrerySandboxError") == 0)
               g_set_error_literal (error, ORR_ERROR, ORR_ERROR_SATELLITE, err.message);
             else if (err.line > 0)
-              g_set_error (error, ORR_ERROR, ORR_ERROR_SCRIPT, "%s at line %d of the script: %s",
+              g_set_error (error, ORR_ERROR, ORR_ERROR_SCRIPT, _("%s at line %d of the script: %s"),
                            err.kind, err.line, err.message);
             else
-              g_set_error (error, ORR_ERROR, ORR_ERROR_SCRIPT, "%s: %s", err.kind, err.message);
+              g_set_error (error, ORR_ERROR, ORR_ERROR_SCRIPT, _("%s: %s"), err.kind, err.message);
             orr_wire_error_clear (&err);
             goto fail;
           }
@@ -830,19 +940,19 @@ collect_output (JobRun *run, GError **error)
       g_clear_error (error);
       if (job_stopped (job))
         {
-          g_set_error (error, ORR_ERROR, ORR_ERROR_CANCELLED, "The job was cancelled");
+          g_set_error (error, ORR_ERROR, ORR_ERROR_CANCELLED, _("The job was cancelled"));
           return FALSE;
         }
       if (!wait_exited (job, 2000))
         kill_satellite (job, FALSE);
       how = describe_exit (job->wait_status);
-      g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, "The satellite ended without a result: %s", how);
+      g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, _("The satellite ended without a result: %s"), how);
       return FALSE;
     }
   return TRUE;
 
 unexpected:
-  g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, "Unexpected message %d from the satellite", bad_type);
+  g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, _("Unexpected message %d from the satellite"), bad_type);
 fail:
   g_cancellable_release_fd (job->cancellable);
   return FALSE;
@@ -926,14 +1036,14 @@ finish_job (JobRun *run, GError *error)
       if (job->timed_out)
         {
           g_clear_error (&error);
-          g_set_error (&error, ORR_ERROR, ORR_ERROR_TIMEOUT, "timeout after %g s", job->timeout_ms / 1000.0);
+          g_set_error (&error, ORR_ERROR, ORR_ERROR_TIMEOUT, _("timeout after %g s"), job->timeout_ms / 1000.0);
           final = ORR_JOB_FAILED;
           outcome = ORR_OUTCOME_KILLED;
         }
       else if (job->cancel_requested)
         {
           g_clear_error (&error);
-          g_set_error (&error, ORR_ERROR, ORR_ERROR_CANCELLED, "The job was cancelled");
+          g_set_error (&error, ORR_ERROR, ORR_ERROR_CANCELLED, _("The job was cancelled"));
           final = ORR_JOB_CANCELLED;
           outcome = ORR_OUTCOME_CANCELLED;
         }
@@ -1025,7 +1135,7 @@ job_thread (gpointer data)
 
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
     {
-      g_set_error (&error, ORR_ERROR, ORR_ERROR_SATELLITE, "Cannot create a socket pair: %s", g_strerror (errno));
+      g_set_error (&error, ORR_ERROR, ORR_ERROR_SATELLITE, _("Cannot create a socket pair: %s"), g_strerror (errno));
       goto out;
     }
   run->sock = fds[0];
@@ -1104,9 +1214,9 @@ orr_engine_submit (OrrEngine        *self,
   g_return_val_if_fail (ORR_IS_CONNECTION (connection), NULL);
   g_return_val_if_fail (spec != NULL, NULL);
 
-  g_mutex_lock (&self->lock);
-  id = self->next_job_id++;
-  g_mutex_unlock (&self->lock);
+  G_LOCK (next_job_id);
+  id = ++next_job_id;
+  G_UNLOCK (next_job_id);
 
   job = _orr_job_new (id, spec);
   run = g_new0 (JobRun, 1);
@@ -1217,7 +1327,7 @@ orr_param_parse (const char  *text,
   else
     {
       g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT,
-                   "Parameter “%s”: unknown type “%s” (use int, float, str, bool, bytes, date, time or timestamp)",
+                   _("Parameter “%s”: unknown type “%s” (use int, float, str, bool, bytes, date, time or timestamp)"),
                    spec[0], type);
       return NULL;
     }
@@ -1314,15 +1424,15 @@ orr_param_parse (const char  *text,
 
 malformed:
   g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT,
-               "Malformed parameter “%s”: expected NAME:TYPE=VALUE, or NAME:TYPE:out[=VALUE] for an output parameter",
+               _("Malformed parameter “%s”: expected NAME:TYPE=VALUE, or NAME:TYPE:out[=VALUE] for an output parameter"),
                text);
   return NULL;
 bad_name:
   g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT,
-               "Parameter name “%s” is not a valid Python identifier", spec[0]);
+               _("Parameter name “%s” is not a valid Python identifier"), spec[0]);
   return NULL;
 bad_value:
   g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT,
-               "Parameter “%s”: “%s” is not a valid %s value", spec[0], value_text, spec[1]);
+               _("Parameter “%s”: “%s” is not a valid %s value"), spec[0], value_text, spec[1]);
   return NULL;
 }

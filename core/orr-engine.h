@@ -27,6 +27,20 @@ OrrEngine  *orr_engine_new                 (void);
 void        orr_engine_set_satellite_path  (OrrEngine  *self,
                                             const char *path);
 const char *orr_engine_get_satellite_path  (OrrEngine *self);
+/* Whether the engine's jobs come from the user's resident launchpad (a warm
+ * zygote shared by the engines of this uid that outlives them; see
+ * orr-launchpad.h) instead of a zygote of its own. Off by default; the CLI
+ * turns it on. ORRERY_LAUNCHPAD=0 (or =1) in the environment overrides it.
+ * If the launchpad cannot be reached, the engine starts its own zygote. */
+void        orr_engine_set_use_launchpad   (OrrEngine  *self,
+                                            gboolean    use);
+/* TRUE when the current zygote is the launchpad (after a job or warm-up). */
+gboolean    orr_engine_get_uses_launchpad  (OrrEngine  *self);
+/* Probes the host's isolation and starts the zygote (or connects to the
+ * launchpad) in the background, and returns at once: a program that will
+ * submit a job soon calls it first, so that this overlaps its own start
+ * (connecting to the database…). Errors are left for the first job. */
+void        orr_engine_prepare             (OrrEngine  *self);
 /* Starts the zygote now rather than with the first job; blocking. */
 gboolean    orr_engine_warm_up             (OrrEngine  *self,
                                             GError    **error);

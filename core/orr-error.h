@@ -33,4 +33,11 @@ typedef enum {
 
 GQuark orr_error_quark (void);
 
+/* Sets @category (LC_ALL, or LC_MESSAGES alone) from the environment and
+ * binds Orrery's message catalog: from $ORRERY_LOCALEDIR if set (a build
+ * tree), else the installed one. With $LANGUAGE set on a host that lacks
+ * the user's locale, the messages follow $LANGUAGE all the same. */
+void        orr_i18n_init           (int category);
+const char *orr_i18n_get_localedir  (void);
+
 G_END_DECLS

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pwd.h>
@@ -169,7 +170,7 @@ write_text (const char  *dir,
   errsv = errno;
   if (fd >= 0)
     close (fd);
-  g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, "Cannot write “%s” to %s: %s", value, path, g_strerror (errsv));
+  g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, _("Cannot write “%s” to %s: %s"), value, path, g_strerror (errsv));
   return FALSE;
 }
 
@@ -264,9 +265,10 @@ remove_tree (const char *path)
 static char *
 describe_bytes (guint64 bytes)
 {
+  /* Translators: mebibytes, as a limit was set (“256 MB”); French: Mio. */
   if (bytes % (1024 * 1024) == 0)
-    return g_strdup_printf ("%" G_GUINT64_FORMAT " MB", bytes / (1024 * 1024));
-  return g_strdup_printf ("%" G_GUINT64_FORMAT " bytes", bytes);
+    return g_strdup_printf (_("%llu MB"), (unsigned long long) (bytes / (1024 * 1024)));
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%llu byte", "%llu bytes", bytes), (unsigned long long) bytes);
 }
 
 static char *
@@ -496,7 +498,7 @@ probe_writable (const char  *base,
 
   if (mkdir (probe, 0755) != 0)
     {
-      *why_not = g_strdup_printf ("%s is not writable (%s)", base, g_strerror (errno));
+      *why_not = g_strdup_printf (_("%s is not writable (%s)"), base, g_strerror (errno));
       return FALSE;
     }
   if (has_kill)
@@ -567,7 +569,7 @@ probe_cgroups (OrrIsolation *self)
       !g_file_get_contents ("/proc/self/mountinfo", &mountinfo, NULL, NULL))
     {
       for (int c = 0; c < N_CG; c++)
-        self->cgroup_notes[c] = g_strdup ("/proc/self/cgroup or mountinfo is unreadable");
+        self->cgroup_notes[c] = g_strdup (_("/proc/self/cgroup or mountinfo is unreadable"));
       return;
     }
   lines = g_strsplit (own, "\n", -1);
@@ -626,7 +628,7 @@ probe_cgroups (OrrIsolation *self)
       v2_enabled = read_text (v2_base, "cgroup.subtree_control");
     }
   else
-    v2_why = g_strdup ("no cgroup v2 hierarchy is mounted");
+    v2_why = g_strdup (_("no cgroup v2 hierarchy is mounted"));
 
   for (int c = 0; c < N_CG; c++)
     {
@@ -638,7 +640,7 @@ probe_cgroups (OrrIsolation *self)
           if (v2_writable && v2_kill)
             self->controller_hierarchy[c] = add_hierarchy (self, v2_base, TRUE);
           else
-            self->cgroup_notes[c] = g_strdup (v2_why ? v2_why : "this kernel has no cgroup.kill");
+            self->cgroup_notes[c] = g_strdup (v2_why ? v2_why : _("this kernel has no cgroup.kill"));
           continue;
         }
       /* cgroup v2 first, when the controller is delegated to our cgroup. */
@@ -668,10 +670,10 @@ probe_cgroups (OrrIsolation *self)
       if (why_v1)
         self->cgroup_notes[c] = g_steal_pointer (&why_v1);
       else if (v2_controllers && word_in (v2_controllers, controller_names[c]))
-        self->cgroup_notes[c] = g_strdup_printf ("the cgroup v2 %s controller is not delegated to the engine's cgroup",
+        self->cgroup_notes[c] = g_strdup_printf (_("the cgroup v2 %s controller is not delegated to the engine's cgroup"),
                                                  controller_names[c]);
       else
-        self->cgroup_notes[c] = g_strdup_printf ("no %s cgroup controller is mounted", controller_names[c]);
+        self->cgroup_notes[c] = g_strdup_printf (_("no %s cgroup controller is mounted"), controller_names[c]);
     }
   for (int c = 0; c < N_CG; c++)
     if (self->controller_hierarchy[c] >= 0)
@@ -858,7 +860,7 @@ prepare_job_root (OrrIsolation *self)
     root = g_build_filename (g_get_user_runtime_dir (), "orrery", "jobs", NULL);
   if (g_mkdir_with_parents (root, mode) != 0)
     {
-      self->job_root_error = g_strdup_printf ("cannot create %s: %s", root, g_strerror (errno));
+      self->job_root_error = g_strdup_printf (_("cannot create %s: %s"), root, g_strerror (errno));
       return;
     }
   chmod (root, mode);
@@ -874,7 +876,7 @@ prepare_job_root (OrrIsolation *self)
 static char *
 errno_text (int errsv)
 {
-  return g_strdup (errsv > 0 ? g_strerror (errsv) : "refused");
+  return g_strdup (errsv > 0 ? g_strerror (errsv) : _("refused"));
 }
 
 static void
@@ -895,87 +897,87 @@ describe_layers (OrrIsolation      *self,
                  const ProbeResult *r)
 {
   gboolean ns_possible = self->privileged || (r->bits & PROBE_USER);
-  g_autofree char *no_userns = g_strdup_printf ("user namespaces are refused (%s), and the engine is not root",
+  g_autofree char *no_userns = g_strdup_printf (_("user namespaces are refused (%s), and the engine is not root"),
                                                 g_strerror (r->err[STEP_USER]));
   char **l = self->layers;
 
   if (r->bits & PROBE_NET)
-    l[ORR_ISOLATION_NETWORK] = g_strdup ("own network namespace: no interface up, not even loopback");
+    l[ORR_ISOLATION_NETWORK] = g_strdup (_("own network namespace: no interface up, not even loopback"));
   else if (!ns_possible)
-    l[ORR_ISOLATION_NETWORK] = g_strdup_printf ("NOT ISOLATED: %s", no_userns);
+    l[ORR_ISOLATION_NETWORK] = g_strdup_printf (_("NOT ISOLATED: %s"), no_userns);
   else
-    l[ORR_ISOLATION_NETWORK] = g_strdup_printf ("NOT ISOLATED: no network namespace (%s)",
+    l[ORR_ISOLATION_NETWORK] = g_strdup_printf (_("NOT ISOLATED: no network namespace (%s)"),
                                                 g_strerror (r->err[STEP_NET]));
 
   if (r->bits & PROBE_MOUNT)
-    l[ORR_ISOLATION_FILESYSTEM] = g_strdup_printf ("own mount namespace: the host read-only, private /tmp and "
-                                                   "/dev/shm, the job directory writable, %u paths hidden "
-                                                   "(ODBC configuration, home directories, /run…)",
+    l[ORR_ISOLATION_FILESYSTEM] = g_strdup_printf (_("own mount namespace: the host read-only, private /tmp and "
+                                                     "/dev/shm, the job directory writable, %u paths hidden "
+                                                     "(ODBC configuration, home directories, /run…)"),
                                                    self->hidden->len);
   else if (!ns_possible)
-    l[ORR_ISOLATION_FILESYSTEM] = g_strdup_printf ("NOT ISOLATED: %s", no_userns);
+    l[ORR_ISOLATION_FILESYSTEM] = g_strdup_printf (_("NOT ISOLATED: %s"), no_userns);
   else
-    l[ORR_ISOLATION_FILESYSTEM] = g_strdup_printf ("NOT ISOLATED: no private read-only mount namespace (%s)",
+    l[ORR_ISOLATION_FILESYSTEM] = g_strdup_printf (_("NOT ISOLATED: no private read-only mount namespace (%s)"),
                                                    g_strerror (r->err[STEP_MOUNT]));
 
   if ((r->bits & PROBE_PID) && (r->bits & PROBE_MOUNT))
-    l[ORR_ISOLATION_PROCESSES] = g_strdup_printf ("own PID and IPC namespaces: the job is PID 2 under a small init, "
-                                                  "%s",
-                                                  self->new_proc ? "/proc shows only the job"
-                                                                 : "/proc hidden (no procfs can be mounted here)");
+    l[ORR_ISOLATION_PROCESSES] = g_strdup_printf (_("own PID and IPC namespaces: the job is PID 2 under a small init, "
+                                                    "%s"),
+                                                  self->new_proc ? _("/proc shows only the job")
+                                                                 : _("/proc hidden (no procfs can be mounted here)"));
   else if (!ns_possible)
-    l[ORR_ISOLATION_PROCESSES] = g_strdup_printf ("NOT ISOLATED: %s", no_userns);
+    l[ORR_ISOLATION_PROCESSES] = g_strdup_printf (_("NOT ISOLATED: %s"), no_userns);
   else
-    l[ORR_ISOLATION_PROCESSES] = g_strdup_printf ("NOT ISOLATED: no PID namespace (%s)",
+    l[ORR_ISOLATION_PROCESSES] = g_strdup_printf (_("NOT ISOLATED: no PID namespace (%s)"),
                                                   g_strerror (r->err[(r->bits & PROBE_PID) ? STEP_MOUNT : STEP_PID]));
 
   if (self->privileged && self->uid_lock_dir)
-    l[ORR_ISOLATION_IDENTITY] = g_strdup_printf ("a worker uid and gid per concurrent job, from %u–%u; "
-                                                 "no supplementary groups, no capabilities",
+    l[ORR_ISOLATION_IDENTITY] = g_strdup_printf (_("a worker uid and gid per concurrent job, from %u–%u; "
+                                                   "no supplementary groups, no capabilities"),
                                                  self->uid_first, self->uid_first + self->uid_count - 1);
   else if (self->privileged)
-    l[ORR_ISOLATION_IDENTITY] = g_strdup ("NOT ISOLATED: /run/orrery/workers cannot be created");
+    l[ORR_ISOLATION_IDENTITY] = g_strdup (_("NOT ISOLATED: /run/orrery/workers cannot be created"));
   else if (r->bits & PROBE_USER)
-    l[ORR_ISOLATION_IDENTITY] = g_strdup ("the engine's own user, without capabilities, in a user namespace "
-                                          "(a distinct uid per job needs the engine to run as root)");
+    l[ORR_ISOLATION_IDENTITY] = g_strdup (_("the engine's own user, without capabilities, in a user namespace "
+                                            "(a distinct uid per job needs the engine to run as root)"));
   else
-    l[ORR_ISOLATION_IDENTITY] = g_strdup ("NOT ISOLATED: the engine's own user");
+    l[ORR_ISOLATION_IDENTITY] = g_strdup (_("NOT ISOLATED: the engine's own user"));
 
-  l[ORR_ISOLATION_NO_NEW_PRIVS] = (r->bits & PROBE_NNP) ? g_strdup ("set: setuid programs and file capabilities "
-                                                                    "give nothing")
-                                                        : g_strdup_printf ("NOT SET: %s",
+  l[ORR_ISOLATION_NO_NEW_PRIVS] = (r->bits & PROBE_NNP) ? g_strdup (_("set: setuid programs and file capabilities "
+                                                                      "give nothing"))
+                                                        : g_strdup_printf (_("NOT SET: %s"),
                                                                            errno_text (r->err[STEP_NNP]));
   if ((r->bits & PROBE_SECCOMP) && SECCOMP_ARCH_SUPPORTED)
-    l[ORR_ISOLATION_SECCOMP] = g_strdup ("filter: ptrace, mount, namespaces, bpf, perf_event_open, keyctl, "
-                                         "io_uring, kexec, modules, sockets other than AF_UNIX and more get EPERM");
+    l[ORR_ISOLATION_SECCOMP] = g_strdup (_("filter: ptrace, mount, namespaces, bpf, perf_event_open, keyctl, "
+                                           "io_uring, kexec, modules, sockets other than AF_UNIX and more get EPERM"));
   else if (r->bits & PROBE_SECCOMP)
-    l[ORR_ISOLATION_SECCOMP] = g_strdup ("NOT ACTIVE: no filter for this processor architecture");
+    l[ORR_ISOLATION_SECCOMP] = g_strdup (_("NOT ACTIVE: no filter for this processor architecture"));
   else
-    l[ORR_ISOLATION_SECCOMP] = g_strdup_printf ("NOT ACTIVE: %s", errno_text (r->err[STEP_SECCOMP]));
+    l[ORR_ISOLATION_SECCOMP] = g_strdup_printf (_("NOT ACTIVE: %s"), errno_text (r->err[STEP_SECCOMP]));
 
   if (self->landlock_abi > 0)
-    l[ORR_ISOLATION_LANDLOCK] = g_strdup_printf ("ABI %d: writes only in the job directory, /tmp and /dev/shm%s%s",
+    l[ORR_ISOLATION_LANDLOCK] = g_strdup_printf (_("ABI %d: writes only in the job directory, /tmp and /dev/shm%s%s"),
                                                  self->landlock_abi,
-                                                 self->landlock_abi >= 4 ? "; no TCP" : "",
-                                                 self->landlock_abi >= 6 ? "; signals and abstract sockets "
-                                                                           "scoped to the job" : "");
+                                                 self->landlock_abi >= 4 ? _("; no TCP") : "",
+                                                 self->landlock_abi >= 6 ? _("; signals and abstract sockets "
+                                                                             "scoped to the job") : "");
   else if (r->landlock == -ENOSYS)
-    l[ORR_ISOLATION_LANDLOCK] = g_strdup ("NOT ACTIVE: this kernel has no Landlock");
+    l[ORR_ISOLATION_LANDLOCK] = g_strdup (_("NOT ACTIVE: this kernel has no Landlock"));
   else if (r->landlock == -EOPNOTSUPP)
-    l[ORR_ISOLATION_LANDLOCK] = g_strdup ("NOT ACTIVE: Landlock is disabled at boot (lsm=)");
+    l[ORR_ISOLATION_LANDLOCK] = g_strdup (_("NOT ACTIVE: Landlock is disabled at boot (lsm=)"));
   else
-    l[ORR_ISOLATION_LANDLOCK] = g_strdup_printf ("NOT ACTIVE: %s", g_strerror (-r->landlock));
+    l[ORR_ISOLATION_LANDLOCK] = g_strdup_printf (_("NOT ACTIVE: %s"), g_strerror (-r->landlock));
 }
 
 static void
 choose_backends (OrrIsolation *self)
 {
   static const struct { OrrLimitKind kind; Controller c; const char *what; } cgroup_limits[] = {
-    { ORR_LIMIT_MEMORY, CG_MEMORY, "memory controller, for the pool as a whole" },
-    { ORR_LIMIT_CPU_PERCENT, CG_CPU, "CFS quota of the cpu controller, for the pool as a whole" },
-    { ORR_LIMIT_PROCESSES, CG_PIDS, "pids controller: what each job's script starts on top of the "
-                                    "interpreter; threads count" },
-    { ORR_LIMIT_AFFINITY, CG_CPUSET, "cpuset controller, per pool; and sched_setaffinity" },
+    { ORR_LIMIT_MEMORY, CG_MEMORY, N_("memory controller, for the pool as a whole") },
+    { ORR_LIMIT_CPU_PERCENT, CG_CPU, N_("CFS quota of the cpu controller, for the pool as a whole") },
+    { ORR_LIMIT_PROCESSES, CG_PIDS, N_("pids controller: what each job's script starts on top of the "
+                                       "interpreter; threads count") },
+    { ORR_LIMIT_AFFINITY, CG_CPUSET, N_("cpuset controller, per pool; and sched_setaffinity") },
   };
   gboolean per_job_nproc = (self->fork_flags & (ORR_WIRE_FORK_IDENTITY | ORR_WIRE_FORK_USER_NS)) != 0;
 
@@ -987,43 +989,43 @@ choose_backends (OrrIsolation *self)
       if (has_controller (self, c))
         {
           self->backends[k] = controller_is_v2 (self, c) ? ORR_LIMIT_BACKEND_CGROUP_V2 : ORR_LIMIT_BACKEND_CGROUP_V1;
-          self->backend_notes[k] = g_strdup (cgroup_limits[i].what);
+          self->backend_notes[k] = g_strdup (_(cgroup_limits[i].what));
           continue;
         }
       switch (k)
         {
         case ORR_LIMIT_MEMORY:
           self->backends[k] = ORR_LIMIT_BACKEND_RLIMIT;
-          self->backend_notes[k] = g_strdup_printf ("RLIMIT_AS per process, on top of the interpreter's own "
-                                                    "address space (%s)", self->cgroup_notes[c]);
+          self->backend_notes[k] = g_strdup_printf (_("RLIMIT_AS per process, on top of the interpreter's own "
+                                                      "address space (%s)"), self->cgroup_notes[c]);
           break;
         case ORR_LIMIT_PROCESSES:
           if (per_job_nproc)
             {
               self->backends[k] = ORR_LIMIT_BACKEND_RLIMIT;
-              self->backend_notes[k] = g_strdup_printf ("RLIMIT_NPROC: what each job's script starts on top "
-                                                        "of the interpreter; threads count (%s)",
+              self->backend_notes[k] = g_strdup_printf (_("RLIMIT_NPROC: what each job's script starts on top "
+                                                          "of the interpreter; threads count (%s)"),
                                                         self->cgroup_notes[c]);
             }
           else
-            self->backend_notes[k] = g_strdup_printf ("NOT ENFORCED: %s, and RLIMIT_NPROC would count every "
-                                                      "process of the user", self->cgroup_notes[c]);
+            self->backend_notes[k] = g_strdup_printf (_("NOT ENFORCED: %s, and RLIMIT_NPROC would count every "
+                                                        "process of the user"), self->cgroup_notes[c]);
           break;
         case ORR_LIMIT_AFFINITY:
           self->backends[k] = ORR_LIMIT_BACKEND_SCHED_AFFINITY;
-          self->backend_notes[k] = g_strdup_printf ("sched_setaffinity, which seccomp keeps the job from "
-                                                    "undoing (%s)", self->cgroup_notes[c]);
+          self->backend_notes[k] = g_strdup_printf (_("sched_setaffinity, which seccomp keeps the job from "
+                                                      "undoing (%s)"), self->cgroup_notes[c]);
           break;
         case ORR_LIMIT_CPU_PERCENT:
         case ORR_LIMIT_TIMEOUT:
         case ORR_N_LIMITS:
         default:
-          self->backend_notes[k] = g_strdup_printf ("NOT ENFORCED: %s", self->cgroup_notes[c]);
+          self->backend_notes[k] = g_strdup_printf (_("NOT ENFORCED: %s"), self->cgroup_notes[c]);
           break;
         }
     }
   self->backends[ORR_LIMIT_TIMEOUT] = ORR_LIMIT_BACKEND_ENGINE_TIMER;
-  self->backend_notes[ORR_LIMIT_TIMEOUT] = g_strdup ("the engine's timer, then interrupt, terminate, kill");
+  self->backend_notes[ORR_LIMIT_TIMEOUT] = g_strdup (_("the engine's timer, then interrupt, terminate, kill"));
 }
 
 OrrIsolation *
@@ -1044,12 +1046,12 @@ orr_isolation_new (void)
   if (!self->enabled)
     {
       for (int i = 0; i < ORR_ISOLATION_N_LAYERS; i++)
-        self->layers[i] = g_strdup ("OFF (ORRERY_ISOLATION=off)");
+        self->layers[i] = g_strdup (_("OFF (ORRERY_ISOLATION=off)"));
       for (int i = 0; i < ORR_N_LIMITS; i++)
-        self->backend_notes[i] = g_strdup ("NOT ENFORCED (ORRERY_ISOLATION=off)");
+        self->backend_notes[i] = g_strdup (_("NOT ENFORCED (ORRERY_ISOLATION=off)"));
       self->backends[ORR_LIMIT_TIMEOUT] = ORR_LIMIT_BACKEND_ENGINE_TIMER;
       g_free (self->backend_notes[ORR_LIMIT_TIMEOUT]);
-      self->backend_notes[ORR_LIMIT_TIMEOUT] = g_strdup ("the engine's timer");
+      self->backend_notes[ORR_LIMIT_TIMEOUT] = g_strdup (_("the engine's timer"));
       return self;
     }
 
@@ -1161,49 +1163,69 @@ orr_limit_backend_to_string (OrrLimitBackend backend)
     }
 }
 
+/* "  label         ": labels padded in characters, not bytes, for translations. */
+static void
+append_label (GString    *out,
+              const char *label)
+{
+  g_string_append (out, "  ");
+  g_string_append (out, label);
+  for (glong n = g_utf8_strlen (label, -1); n < 13; n++)
+    g_string_append_c (out, ' ');
+  g_string_append_c (out, ' ');
+}
+
 char *
 orr_isolation_dup_report (OrrIsolation *self)
 {
+  /* Translators: the labels of `orrery status`'s isolation report, padded to
+   * 14 columns; no_new_privs, seccomp and Landlock are kernel names. */
   static const char * const layer_names[ORR_ISOLATION_N_LAYERS] = {
-    "network", "filesystem", "processes", "identity", "no_new_privs", "seccomp", "landlock",
+    N_("network"), N_("filesystem"), N_("processes"), N_("identity"), "no_new_privs", "seccomp", "landlock",
   };
   static const char * const limit_names[ORR_N_LIMITS] = {
-    "memory", "CPU percent", "processes", "affinity", "timeout",
+    N_("memory"), N_("CPU percent"), N_("processes"), N_("affinity"), N_("timeout"),
   };
   GString *out = g_string_new (NULL);
   int kill_h = self->controller_hierarchy[CG_UNIFIED];
 
   g_return_val_if_fail (self != NULL, NULL);
-  g_string_append_printf (out, "Isolation (engine running as %s):\n",
-                          self->privileged ? "root" : "an ordinary user");
+  g_string_append_printf (out, _("Isolation (engine running as %s):\n"),
+                          self->privileged ? "root" : _("an ordinary user"));
   for (int i = 0; i < ORR_ISOLATION_N_LAYERS; i++)
-    g_string_append_printf (out, "  %-13s %s\n", layer_names[i], self->layers[i]);
-  g_string_append (out, "Limits:\n");
+    {
+      append_label (out, _(layer_names[i]));
+      g_string_append_printf (out, "%s\n", self->layers[i]);
+    }
+  g_string_append (out, _("Limits:\n"));
   for (int i = 0; i < ORR_N_LIMITS; i++)
     {
+      append_label (out, _(limit_names[i]));
       if (self->backends[i] == ORR_LIMIT_BACKEND_NONE)
-        g_string_append_printf (out, "  %-13s %s\n", limit_names[i], self->backend_notes[i]);
+        g_string_append_printf (out, "%s\n", self->backend_notes[i]);
       else
-        g_string_append_printf (out, "  %-13s %s: %s\n", limit_names[i],
+        /* Translators: a limit's mechanism (cgroup v2, rlimit…), then how it applies. */
+        g_string_append_printf (out, _("%s: %s\n"),
                                 orr_limit_backend_to_string (self->backends[i]), self->backend_notes[i]);
     }
   if (self->enabled)
     {
-      g_string_append (out, "  cleanup       ");
+      append_label (out, _("cleanup"));
       if (kill_h >= 0)
-        g_string_append (out, "cgroup v2 cgroup.kill of the job's cgroup");
+        g_string_append (out, _("cgroup v2 cgroup.kill of the job's cgroup"));
       else if (has_controller (self, CG_FREEZER))
-        g_string_append (out, "cgroup v1 freezer: freeze, kill every task, thaw");
+        g_string_append (out, _("cgroup v1 freezer: freeze, kill every task, thaw"));
       if (self->fork_flags & ORR_WIRE_FORK_PID_NS)
-        g_string_append (out, (kill_h >= 0 || has_controller (self, CG_FREEZER)) ? "; and the end of the job's PID namespace"
-                                                                                   : "the end of the job's PID namespace");
+        g_string_append (out, (kill_h >= 0 || has_controller (self, CG_FREEZER)) ? _("; and the end of the job's PID namespace")
+                                                                                   : _("the end of the job's PID namespace"));
       else if (kill_h < 0 && !has_controller (self, CG_FREEZER))
-        g_string_append (out, "NOT GUARANTEED: no cgroup to kill and no PID namespace");
+        g_string_append (out, _("NOT GUARANTEED: no cgroup to kill and no PID namespace"));
       g_string_append_c (out, '\n');
+      append_label (out, _("job dirs"));
       if (self->job_root)
-        g_string_append_printf (out, "  job dirs      %s/<engine pid>-<job id>, removed after each job\n", self->job_root);
+        g_string_append_printf (out, _("%s/<engine pid>-<job id>, removed after each job\n"), self->job_root);
       else
-        g_string_append_printf (out, "  job dirs      none (%s): jobs work in their private /tmp\n", self->job_root_error);
+        g_string_append_printf (out, _("none (%s): jobs work in their private /tmp\n"), self->job_root_error);
       for (guint i = 0; i < self->hierarchies->len; i++)
         {
           Hierarchy *h = g_ptr_array_index (self->hierarchies, i);
@@ -1212,7 +1234,8 @@ orr_isolation_dup_report (OrrIsolation *self)
           for (int c = 0; c < N_CG; c++)
             if (h->controllers & (1u << c))
               g_string_append_printf (names, "%s%s", names->len ? "," : "", controller_names[c]);
-          g_string_append_printf (out, "  cgroup        %s/orrery (%s%s)\n", h->base, h->v2 ? "v2: " : "v1: ", names->str);
+          append_label (out, "cgroup");
+          g_string_append_printf (out, "%s/orrery (%s%s)\n", h->base, h->v2 ? "v2: " : "v1: ", names->str);
           g_string_free (names, TRUE);
         }
     }
@@ -1252,7 +1275,7 @@ allocate_uid (OrrIsolationJob  *job,
         }
       close (fd);
     }
-  g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, "No free worker uid in %u–%u",
+  g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, _("No free worker uid in %u–%u"),
                self->uid_first, self->uid_first + self->uid_count - 1);
   return FALSE;
 }
@@ -1278,7 +1301,7 @@ make_dir (const char  *path,
 {
   if (mkdir (path, 0755) == 0 || errno == EEXIST)
     return TRUE;
-  g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, "Cannot create the cgroup %s: %s", path, g_strerror (errno));
+  g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, _("Cannot create the cgroup %s: %s"), path, g_strerror (errno));
   return FALSE;
 }
 
@@ -1439,7 +1462,7 @@ create_cgroups (OrrIsolationJob  *job,
         }
       if (!made)
         {
-          g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, "Cannot create the cgroup %s: %s", dir, g_strerror (errno));
+          g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, _("Cannot create the cgroup %s: %s"), dir, g_strerror (errno));
           return FALSE;
         }
       g_ptr_array_insert (job->cgroups, job->cgroups->len - 1, g_strdup (dir));
@@ -1474,7 +1497,7 @@ check_cpus (OrrIsolationJob  *job,
         {
           g_autofree char *host = describe_cpus (self->host_cpus);
           g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT,
-                       "The CPU list “%s” of pool “%s” names CPU %u, which this host does not offer (CPUs %s)",
+                       _("The CPU list “%s” of pool “%s” names CPU %u, which this host does not offer (CPUs %s)"),
                        job->limits->cpus, job->limits->pool, cpu, host);
           return FALSE;
         }
@@ -1521,7 +1544,7 @@ orr_isolation_job_new (OrrIsolation     *self,
         {
           int errsv = errno;
 
-          g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, "Cannot create the job directory %s: %s",
+          g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, _("Cannot create the job directory %s: %s"),
                        job->dir, g_strerror (errsv));
           if (errsv == EEXIST)
             g_clear_pointer (&job->dir, g_free);
@@ -1596,7 +1619,7 @@ orr_isolation_job_attach (OrrIsolationJob  *job,
   for (guint i = 0; i + 1 < job->cgroups->len; i++)
     if (!write_text (g_ptr_array_index (job->cgroups, i), "cgroup.procs", value, error))
       {
-        g_prefix_error (error, "Cannot put the satellite in its cgroup: ");
+        g_prefix_error (error, _("Cannot put the satellite in its cgroup: "));
         return FALSE;
       }
   return TRUE;
@@ -1766,10 +1789,10 @@ orr_isolation_job_dup_limit_error (OrrIsolationJob *job,
   if (memory && l->max_memory_bytes)
     {
       g_autofree char *size = describe_bytes (l->max_memory_bytes);
-      return g_strdup_printf ("memory limit of %s exceeded", size);
+      return g_strdup_printf (_("memory limit of %s exceeded"), size);
     }
   if (processes && l->max_processes)
-    return g_strdup_printf ("process limit of %u reached", l->max_processes);
+    return g_strdup_printf (_("process limit of %u reached"), l->max_processes);
   return NULL;
 }
 

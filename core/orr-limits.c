@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,6 +92,6 @@ orr_cpu_list_parse (const char  *text,
 
 bad:
   g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT,
-               "“%s” is not a CPU list (expected numbers and ranges such as 0-3,6)", text ? text : "");
+               _("“%s” is not a CPU list (expected numbers and ranges such as 0-3,6)"), text ? text : "");
   return FALSE;
 }

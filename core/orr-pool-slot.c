@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -33,7 +34,7 @@ pool_dir (const char *scope, const char *pool, GError **error)
   else if (errno != EEXIST)
     {
       int errsv = errno;
-      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, "Cannot create “%s”: %s", root, g_strerror (errsv));
+      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, _("Cannot create “%s”: %s"), root, g_strerror (errsv));
       return NULL;
     }
   hash[24] = '\0';
@@ -43,7 +44,7 @@ pool_dir (const char *scope, const char *pool, GError **error)
   else if (errno != EEXIST)
     {
       int errsv = errno;
-      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, "Cannot create “%s”: %s", dir, g_strerror (errsv));
+      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, _("Cannot create “%s”: %s"), dir, g_strerror (errsv));
       return NULL;
     }
   return g_steal_pointer (&dir);
@@ -103,8 +104,8 @@ orr_pool_slot_acquire (const char    *scope,
       if (g_get_monotonic_time () >= deadline)
         {
           g_set_error (error, ORR_ERROR, ORR_ERROR_QUEUE_TIMEOUT,
-                       "The resource pool “%s” is running its maximum of %u processes; "
-                       "the job waited %g s in the queue and gave up", pool, max, timeout_ms / 1000.0);
+                       _("The resource pool “%s” is running its maximum of %u processes; "
+                         "the job waited %g s in the queue and gave up"), pool, max, timeout_ms / 1000.0);
           return NULL;
         }
       g_usleep (POLL_MS * 1000);

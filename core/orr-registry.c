@@ -5,11 +5,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -162,7 +165,7 @@ orr_registry_record_parse (const char  *data,
     return NULL;
   if (get_int64 (kf, "format", 0) != ORR_REGISTRY_FORMAT)
     {
-      g_set_error (error, ORR_ERROR, ORR_ERROR_UNSUPPORTED, "Unknown registry entry format");
+      g_set_error (error, ORR_ERROR, ORR_ERROR_UNSUPPORTED, _("Unknown registry entry format"));
       return NULL;
     }
   record->key = g_key_file_get_string (kf, GROUP, "key", NULL);
@@ -204,7 +207,7 @@ orr_registry_record_parse (const char  *data,
   if (record->key == NULL || !orr_registry_is_key (record->key) || record->engine_pid <= 0 ||
       (int) record->state < 0 || record->satellite_pid < 0)
     {
-      g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, "Malformed registry entry");
+      g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, _("Malformed registry entry"));
       return NULL;
     }
   return g_steal_pointer (&record);
@@ -234,12 +237,12 @@ orr_registry_ensure_dir (const char  *dir,
   else if (errno != EEXIST)
     {
       int errsv = errno;
-      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, "Cannot create “%s”: %s", dir, g_strerror (errsv));
+      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, _("Cannot create “%s”: %s"), dir, g_strerror (errsv));
       return FALSE;
     }
   if (lstat (dir, &st) != 0 || !S_ISDIR (st.st_mode))
     {
-      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, "“%s” is not a directory", dir);
+      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, _("“%s” is not a directory"), dir);
       return FALSE;
     }
   return TRUE;
@@ -283,7 +286,7 @@ orr_registry_write (const char               *dir,
   if (fd < 0)
     {
       int errsv = errno;
-      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, "Cannot write in “%s”: %s", dir, g_strerror (errsv));
+      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, _("Cannot write in “%s”: %s"), dir, g_strerror (errsv));
       return FALSE;
     }
   fchmod (fd, 0644);
@@ -298,7 +301,7 @@ orr_registry_write (const char               *dir,
           int errsv = errno;
           close (fd);
           g_unlink (tmp);
-          g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, "Cannot write “%s”: %s", tmp, g_strerror (errsv));
+          g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, _("Cannot write “%s”: %s"), tmp, g_strerror (errsv));
           return FALSE;
         }
       done += n;
@@ -308,7 +311,7 @@ orr_registry_write (const char               *dir,
     {
       int errsv = errno;
       g_unlink (tmp);
-      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, "Cannot write “%s”: %s", path, g_strerror (errsv));
+      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, _("Cannot write “%s”: %s"), path, g_strerror (errsv));
       return FALSE;
     }
   return TRUE;
@@ -329,13 +332,13 @@ orr_registry_load (int           dir_fd,
   if (fd < 0)
     {
       int errsv = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s: %s", name, g_strerror (errsv));
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), _("%s: %s"), name, g_strerror (errsv));
       return NULL;
     }
   if (fstat (fd, st) != 0 || !S_ISREG (st->st_mode) || st->st_size > MAX_ENTRY_BYTES)
     {
       close (fd);
-      g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, "%s is not a registry entry", name);
+      g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, _("%s is not a registry entry"), name);
       return NULL;
     }
   data = g_malloc (st->st_size + 1);
@@ -355,7 +358,7 @@ orr_registry_load (int           dir_fd,
   if (record && !g_str_equal (record->key, name))
     {
       g_clear_pointer (&record, orr_registry_record_free);
-      g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, "%s names another entry", name);
+      g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, _("%s names another entry"), name);
     }
   return record;
 }
@@ -470,6 +473,10 @@ static GPtrArray *entries;
 static GThread *thread;
 static char *registry_dir;
 static gboolean write_warned;
+/* The thread that watches for cancel requests (see below), and the
+ * requests it handled but could not remove (another user's). */
+static GThread *watch_thread;
+static GHashTable *handled;
 
 static char *
 first_line (const char *text, guint max_chars)
@@ -534,6 +541,8 @@ write_entry (OrrRegistryEntry *entry)
   g_mutex_unlock (&write_lock);
 }
 
+static gpointer watch_thread_main (gpointer data);
+
 /* Files whose engine is gone, ours or anyone's where we may remove them. */
 static void
 sweep_stale (void)
@@ -569,6 +578,8 @@ sweep_stale (void)
           unlinkat (dir_fd, name, 0);
     }
   close (dir_fd);
+  /* Cancel requests for jobs that are over. */
+  orr_registry_sweep_requests (registry_dir);
 }
 
 /* Under `lock`: the satellite and row counts, which the engine changes
@@ -689,7 +700,9 @@ _orr_registry_publish (OrrJob *job)
           g_warning ("Jobs are not visible to monitors: %s", error->message);
         }
       entries = g_ptr_array_new ();
+      handled = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
       thread = g_thread_new ("orrery-registry", registry_thread, NULL);
+      watch_thread = g_thread_new ("orrery-cancel", watch_thread_main, NULL);
     }
   record->engine_start = engine_start;
   /* getpwuid() is not thread-safe: it runs under the lock. */
@@ -788,4 +801,441 @@ _orr_registry_update (OrrRegistryEntry *entry,
   g_mutex_unlock (&lock);
   write_copy (copy);
   g_mutex_unlock (&write_lock);
+}
+
+/* ------------------------------------------------------------ cancel requests */
+
+#define REQUEST_GROUP "cancel"
+#define MAX_REQUEST_BYTES 4096
+/* Without inotify, how often the engine looks for requests. */
+#define REQUEST_POLL_MS 100
+/* With inotify, a full look now and then all the same (a lost event). */
+#define REQUEST_RESCAN_MS 1000
+
+/* The key in a request's name "cancel-<key>.<random>", or NULL. */
+static char *
+request_key (const char *name)
+{
+  const char *start;
+  const char *dot;
+  g_autofree char *key = NULL;
+
+  if (!g_str_has_prefix (name, ORR_REGISTRY_CANCEL_PREFIX))
+    return NULL;
+  start = name + strlen (ORR_REGISTRY_CANCEL_PREFIX);
+  dot = strchr (start, '.');
+  if (dot == NULL || dot[1] == '\0')
+    return NULL;
+  key = g_strndup (start, dot - start);
+  return orr_registry_is_key (key) ? g_steal_pointer (&key) : NULL;
+}
+
+gboolean
+orr_registry_may_cancel (const OrrRegistryRecord  *record,
+                         GError                  **error)
+{
+  uid_t me = geteuid ();
+
+  if (me == 0 || me == record->uid)
+    return TRUE;
+  g_set_error (error, ORR_ERROR, ORR_ERROR_PERMISSION_DENIED,
+               /* Translators: a job's key, then its OS user. */
+               _("Not permitted: job %s belongs to the user “%s”; only that user or root may cancel it"),
+               record->key, record->user != NULL && *record->user ? record->user : "?");
+  return FALSE;
+}
+
+gboolean
+orr_registry_write_cancel_request (const char               *dir,
+                                   const OrrRegistryRecord  *record,
+                                   char                    **request,
+                                   GError                  **error)
+{
+  g_autofree char *default_dir = dir == NULL ? orr_registry_dup_dir () : NULL;
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autofree char *data = NULL;
+  g_autofree char *tmp = NULL;
+  g_autofree char *path = NULL;
+  const char *base;
+  gsize length;
+  gsize done = 0;
+  int fd;
+
+  if (dir == NULL)
+    dir = default_dir;
+  g_key_file_set_string (kf, REQUEST_GROUP, "key", record->key);
+  g_key_file_set_uint64 (kf, REQUEST_GROUP, "engine-start", record->engine_start);
+  g_key_file_set_integer (kf, REQUEST_GROUP, "requester-pid", getpid ());
+  g_key_file_set_int64 (kf, REQUEST_GROUP, "requested", g_get_real_time ());
+  data = g_key_file_to_data (kf, &length, NULL);
+
+  /* Written under a dot name (which nobody reads), then renamed: the engine
+   * only ever sees whole requests. The random part is the request's own. */
+  tmp = g_strdup_printf ("%s/." ORR_REGISTRY_CANCEL_PREFIX "%s.XXXXXX", dir, record->key);
+  fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0)
+    {
+      int errsv = errno;
+      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, _("Cannot write a cancel request in “%s”: %s"),
+                   dir, g_strerror (errsv));
+      return FALSE;
+    }
+  fchmod (fd, 0644);
+  while (done < length)
+    {
+      ssize_t n = write (fd, data + done, length - done);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          int errsv = errno;
+          close (fd);
+          g_unlink (tmp);
+          g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, _("Cannot write a cancel request in “%s”: %s"),
+                       dir, g_strerror (errsv));
+          return FALSE;
+        }
+      done += n;
+    }
+  close (fd);
+  base = strrchr (tmp, '/') + 2;
+  path = g_build_filename (dir, base, NULL);
+  if (g_rename (tmp, path) != 0)
+    {
+      int errsv = errno;
+      g_unlink (tmp);
+      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, _("Cannot write a cancel request in “%s”: %s"),
+                   dir, g_strerror (errsv));
+      return FALSE;
+    }
+  if (request != NULL)
+    *request = g_strdup (base);
+  return TRUE;
+}
+
+gboolean
+orr_registry_request_cancel (const char  *dir,
+                             const char  *key,
+                             char       **request,
+                             GError     **error)
+{
+  g_autofree char *default_dir = dir == NULL ? orr_registry_dup_dir () : NULL;
+  g_autoptr(OrrRegistryRecord) record = NULL;
+  g_autoptr(GError) local_error = NULL;
+  struct stat st;
+  int dir_fd;
+
+  if (dir == NULL)
+    dir = default_dir;
+  if (key == NULL || !orr_registry_is_key (key))
+    {
+      g_set_error (error, ORR_ERROR, ORR_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is not a job: jobs are named ENGINE-PID-JOB-ID, as “orrery jobs” shows them"),
+                   key != NULL ? key : "");
+      return FALSE;
+    }
+  orr_registry_sweep_requests (dir);
+  dir_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0)
+    {
+      record = orr_registry_load (dir_fd, key, &st, &local_error);
+      close (dir_fd);
+    }
+  if (record == NULL || orr_registry_check (record, &st) != ORR_REGISTRY_LIVE)
+    {
+      g_set_error (error, ORR_ERROR, ORR_ERROR_NOT_FOUND,
+                   _("No job %s runs on this host (“orrery jobs” lists those that do)"), key);
+      return FALSE;
+    }
+  if (record->state >= ORR_JOB_SUCCEEDED)
+    {
+      g_set_error (error, ORR_ERROR, ORR_ERROR_NOT_FOUND, _("Job %s has already ended (%s)"),
+                   key, orr_job_state_to_string (record->state));
+      return FALSE;
+    }
+  if (!orr_registry_may_cancel (record, error))
+    return FALSE;
+  return orr_registry_write_cancel_request (dir, record, request, error);
+}
+
+void
+orr_registry_withdraw_cancel (const char *dir,
+                              const char *request)
+{
+  g_autofree char *default_dir = dir == NULL ? orr_registry_dup_dir () : NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *key = NULL;
+
+  if (request == NULL || (key = request_key (request)) == NULL)
+    return;
+  path = g_build_filename (dir != NULL ? dir : default_dir, request, NULL);
+  g_unlink (path);
+}
+
+/* Whether the job @key of the registry open as @dir_fd still lives. */
+static gboolean
+job_is_live (int dir_fd, const char *key)
+{
+  g_autoptr(OrrRegistryRecord) record = NULL;
+  struct stat st;
+
+  record = orr_registry_load (dir_fd, key, &st, NULL);
+  return record != NULL && record->state < ORR_JOB_SUCCEEDED &&
+         orr_registry_check (record, &st) == ORR_REGISTRY_LIVE;
+}
+
+guint
+orr_registry_sweep_requests (const char *dir)
+{
+  g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint removed = 0;
+  int dir_fd;
+
+  if (listing == NULL)
+    return 0;
+  dir_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0)
+    return 0;
+  while ((name = g_dir_read_name (listing)) != NULL)
+    {
+      g_autofree char *key = request_key (name);
+
+      /* Whose request it was does not matter: its job is over. Only the
+       * request's owner (or root) may remove it from the sticky directory. */
+      if (key != NULL && !job_is_live (dir_fd, key) && unlinkat (dir_fd, name, 0) == 0)
+        removed++;
+    }
+  close (dir_fd);
+  return removed;
+}
+
+/* The engine's side: a thread that watches the directory for requests that
+ * name this engine's jobs. */
+
+
+typedef enum {
+  REQUEST_IGNORED,   /* not for a live job of this engine, or malformed */
+  REQUEST_ACCEPTED,
+  REQUEST_REFUSED,
+} RequestVerdict;
+
+/* Reads and judges the request @name of the directory open as @dir_fd;
+ * @st receives its stat. @requester receives the requester's pid. */
+static RequestVerdict
+judge_request (int          dir_fd,
+               const char  *name,
+               const char  *key,
+               guint64      engine_start,
+               struct stat *st,
+               int         *requester)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autofree char *named = NULL;
+  char data[MAX_REQUEST_BYTES + 1];
+  gsize done = 0;
+  int fd;
+
+  /* Not through a link: a symbolic link to one of our user's files would
+   * otherwise pass for our user's request. */
+  fd = openat (dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return REQUEST_IGNORED;
+  /* A hard link to another user's file (or one renamed from elsewhere) has
+   * their owner but not their intent: a single link, a regular file. */
+  if (fstat (fd, st) != 0 || !S_ISREG (st->st_mode) || st->st_nlink != 1 ||
+      st->st_size > MAX_REQUEST_BYTES)
+    {
+      close (fd);
+      return REQUEST_IGNORED;
+    }
+  while (done < (gsize) st->st_size)
+    {
+      ssize_t n = read (fd, data + done, st->st_size - done);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      done += n;
+    }
+  close (fd);
+  data[done] = '\0';
+  if (!g_key_file_load_from_data (kf, data, done, G_KEY_FILE_NONE, NULL))
+    return REQUEST_IGNORED;
+  /* What the requester wrote names the job and this very engine: a request
+   * renamed from another job's (by the directory's owner) does not. */
+  named = g_key_file_get_string (kf, REQUEST_GROUP, "key", NULL);
+  if (g_strcmp0 (named, key) != 0 ||
+      g_key_file_get_uint64 (kf, REQUEST_GROUP, "engine-start", NULL) != engine_start)
+    return REQUEST_IGNORED;
+  *requester = g_key_file_get_integer (kf, REQUEST_GROUP, "requester-pid", NULL);
+  if (st->st_uid == 0 || st->st_uid == getuid () || st->st_uid == geteuid ())
+    return REQUEST_ACCEPTED;
+  return REQUEST_REFUSED;
+}
+
+static char *
+user_name (uid_t uid)
+{
+  char buf[4096];
+  struct passwd pwd;
+  struct passwd *pw = NULL;
+
+  if (getpwuid_r (uid, &pwd, buf, sizeof buf, &pw) == 0 && pw != NULL)
+    return g_strdup (pw->pw_name);
+  return g_strdup_printf ("%u", (guint) uid);
+}
+
+/* Handles the requests in the directory that name this engine's jobs. */
+static void
+scan_requests (void)
+{
+  g_autoptr(GDir) listing = g_dir_open (registry_dir, 0, NULL);
+  g_autofree char *prefix = g_strdup_printf (ORR_REGISTRY_CANCEL_PREFIX "%d-", (int) getpid ());
+  const char *name;
+  int dir_fd;
+
+  if (listing == NULL)
+    return;
+  dir_fd = open (registry_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0)
+    return;
+  while ((name = g_dir_read_name (listing)) != NULL)
+    {
+      g_autofree char *key = NULL;
+      g_autofree char *seen = NULL;
+      g_autoptr(OrrJob) job = NULL;
+      guint64 engine_start = 0;
+      RequestVerdict verdict;
+      struct stat st = { 0 };
+      int requester = 0;
+
+      if (!g_str_has_prefix (name, prefix) || (key = request_key (name)) == NULL)
+        continue;
+
+      g_mutex_lock (&lock);
+      for (guint i = 0; i < entries->len; i++)
+        {
+          OrrRegistryEntry *entry = g_ptr_array_index (entries, i);
+
+          if (g_str_equal (entry->record->key, key))
+            {
+              engine_start = entry->record->engine_start;
+              if (entry->job != NULL)
+                job = g_object_ref (entry->job);
+              break;
+            }
+        }
+      g_mutex_unlock (&lock);
+
+      verdict = judge_request (dir_fd, name, key, engine_start, &st, &requester);
+      seen = g_strdup_printf ("%s:%" G_GUINT64_FORMAT, name, (guint64) st.st_ino);
+      if (verdict != REQUEST_IGNORED && g_hash_table_contains (handled, seen))
+        continue;
+      if (job == NULL || verdict == REQUEST_IGNORED)
+        {
+          /* For a job that ended (or never was): nothing to do but tidy up,
+           * where we may. A request that does not hold for a live job stays
+           * until its job ends. */
+          if (job == NULL)
+            unlinkat (dir_fd, name, 0);
+          continue;
+        }
+      if (verdict == REQUEST_ACCEPTED)
+        {
+          g_autofree char *who = user_name (st.st_uid);
+          g_autofree char *text = NULL;
+
+          text = g_strdup_printf (_("Cancel requested by the user “%s” (process %d) from another Orrery program"),
+                                  who, requester);
+          g_debug ("Job %s: %s", key, text);
+          _orr_job_emit_message (job, ORR_JOB_MESSAGE_INFO, text);
+          orr_job_cancel (job);
+        }
+      else
+        {
+          g_autofree char *who = user_name (st.st_uid);
+          g_autofree char *owner = user_name (getuid ());
+          g_autofree char *text = NULL;
+
+          if (getuid () == 0)
+            text = g_strdup_printf (_("A request by the user “%s” (process %d) to cancel this job was refused: "
+                                      "not permitted, only root may cancel it"),
+                                    who, requester);
+          else
+            text = g_strdup_printf (_("A request by the user “%s” (process %d) to cancel this job was refused: "
+                                      "not permitted, only “%s” or root may cancel it"),
+                                    who, requester, owner);
+          g_debug ("Job %s: %s", key, text);
+          _orr_job_emit_message (job, ORR_JOB_MESSAGE_INFO, text);
+        }
+      /* Handled: removed if we may (our user's), else remembered. */
+      if (unlinkat (dir_fd, name, 0) != 0)
+        g_hash_table_add (handled, g_steal_pointer (&seen));
+    }
+  close (dir_fd);
+}
+
+static gboolean
+have_live_jobs (void)
+{
+  gboolean live = FALSE;
+
+  g_mutex_lock (&lock);
+  for (guint i = 0; i < entries->len && !live; i++)
+    live = ((OrrRegistryEntry *) g_ptr_array_index (entries, i))->job != NULL;
+  g_mutex_unlock (&lock);
+  return live;
+}
+
+static gpointer
+watch_thread_main (gpointer data)
+{
+  g_autofree char *prefix = g_strdup_printf (ORR_REGISTRY_CANCEL_PREFIX "%d-", (int) getpid ());
+  int fd = inotify_init1 (IN_CLOEXEC | IN_NONBLOCK);
+
+  if (fd >= 0 && inotify_add_watch (fd, registry_dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
+    {
+      close (fd);
+      fd = -1;
+    }
+  if (fd < 0)
+    g_debug ("No inotify on %s: looking for cancel requests every %d ms", registry_dir, REQUEST_POLL_MS);
+
+  for (;;)
+    {
+      struct pollfd pfd = { .fd = fd, .events = POLLIN };
+      gboolean scan = FALSE;
+      int n;
+
+      n = poll (fd >= 0 ? &pfd : NULL, fd >= 0 ? 1 : 0, fd >= 0 ? REQUEST_RESCAN_MS : REQUEST_POLL_MS);
+      if (n < 0 && errno != EINTR)
+        break;
+      if (n > 0)
+        {
+          /* Every Orrery process on the host writes here: most events are
+           * other engines' entries. */
+          char buf[8192] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+          ssize_t len;
+
+          while ((len = read (fd, buf, sizeof buf)) > 0)
+            for (char *p = buf; p < buf + len; )
+              {
+                const struct inotify_event *ev = (const struct inotify_event *) (gpointer) p;
+
+                if ((ev->mask & IN_Q_OVERFLOW) || (ev->len > 0 && g_str_has_prefix (ev->name, prefix)))
+                  scan = TRUE;
+                p += sizeof (struct inotify_event) + ev->len;
+              }
+        }
+      else if (n == 0)
+        scan = have_live_jobs ();
+      if (scan)
+        scan_requests ();
+    }
+  if (fd >= 0)
+    close (fd);
+  return NULL;
 }

@@ -102,6 +102,49 @@ guint64            orr_process_get_start_time (int pid);
 gboolean           orr_process_is_alive       (int     pid,
                                                guint64 start);
 
+/* Cancel requests, the registry's channel from a monitor to the engine that
+ * runs a job. A request is a small file "cancel-<key>.<random>" in the
+ * registry's directory, written atomically by the requester; the engine
+ * watches the directory (inotify) and cancels the job as if locally, but
+ * only when the request's file — opened without following links, a single
+ * link, regular — belongs to root or to the engine's own user, and names
+ * this very engine (its start time). Anyone may create files in the sticky
+ * directory: a request from another user is refused, and the job's owner
+ * told so through an INFO message of the job. Requests are removed by the
+ * engine once handled (when it may) and by the requester; leftovers for
+ * ended jobs are swept by every engine and requester. */
+#define ORR_REGISTRY_CANCEL_PREFIX "cancel-"
+
+/* Whether the calling process may cancel @record's job: its user is root or
+ * the job's engine's user. Otherwise FALSE with ORR_ERROR_PERMISSION_DENIED
+ * and a message that says who may. */
+gboolean           orr_registry_may_cancel      (const OrrRegistryRecord  *record,
+                                                 GError                  **error);
+/* Asks the engine of the live job @key (in @dir; NULL: the default
+ * directory) to cancel it, after checking that the job lives and has not
+ * ended (ORR_ERROR_NOT_FOUND) and orr_registry_may_cancel(). @request
+ * (optional) receives the request's file name for
+ * orr_registry_withdraw_cancel(). Does not wait: the job's entry says when
+ * it ended. */
+gboolean           orr_registry_request_cancel  (const char  *dir,
+                                                 const char  *key,
+                                                 char       **request,
+                                                 GError     **error);
+/* The request's file itself, for @record's job, with no check at all (the
+ * engine checks): tests use it to play a user who has no right. */
+gboolean           orr_registry_write_cancel_request (const char               *dir,
+                                                      const OrrRegistryRecord  *record,
+                                                      char                    **request,
+                                                      GError                  **error);
+/* Removes the request @request from @dir (NULL: the default directory), if
+ * it is still there; quiet when it is gone. */
+void               orr_registry_withdraw_cancel (const char *dir,
+                                                 const char *request);
+/* Removes the requests in @dir whose job is no longer live (its entry is
+ * gone, stale or says the job ended), where this process may; returns how
+ * many were removed. */
+guint              orr_registry_sweep_requests  (const char *dir);
+
 /* The engine's side, called by OrrJob (core/orr-job.c). An entry lives from
  * submit until ORR_REGISTRY_LINGER_MS after the job ended; a thread of the
  * registry writes it and follows the job's satellite and row counts. */

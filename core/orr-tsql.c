@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <math.h>   /* isfinite: a macro, no libm */
 #include <stdlib.h>
 #include <string.h>
@@ -57,12 +58,12 @@ orr_tsql_message_format (const OrrTsqlMessage *message)
   GString *out = g_string_new (NULL);
 
   if (message->number > 0)
-    g_string_append_printf (out, "Msg %d, Level %d, State %d, ", message->number, message->level, message->state);
+    g_string_append_printf (out, _("Msg %d, Level %d, State %d, "), message->number, message->level, message->state);
   else
-    g_string_append_printf (out, "Orrery error, Level %d, ", message->level);
+    g_string_append_printf (out, _("Orrery error, Level %d, "), message->level);
   if (message->procedure)
-    g_string_append_printf (out, "Procedure %s, ", message->procedure);
-  g_string_append_printf (out, "Line %d\n%s", message->line, message->text);
+    g_string_append_printf (out, _("Procedure %s, "), message->procedure);
+  g_string_append_printf (out, _("Line %d\n%s"), message->line, message->text);
   return g_string_free (out, FALSE);
 }
 
@@ -656,7 +657,7 @@ conversion_failed (const Value *in, const SqlType *to)
   g_autofree char *text = value_to_text (in, &len);
   g_autofree char *quoted = shown (text ? text : "", text ? len : 0);
 
-  return msg_new (245, 16, "Conversion failed when converting the %s value '%s' to data type %s.",
+  return msg_new (245, 16, _("Conversion failed when converting the %s value '%s' to data type %s."),
                   type_base_name (&in->type), quoted, type_base_name (to));
 }
 
@@ -664,16 +665,16 @@ static OrrTsqlMessage *
 overflow (const Value *in, const SqlType *to)
 {
   if (type_class (&in->type) == VC_INT && type_class (to) == VC_INT)
-    return msg_new (220, 16, "Arithmetic overflow error for data type %s, value = %" G_GINT64_FORMAT ".",
-                    type_base_name (to), in->i);
-  return msg_new (8115, 16, "Arithmetic overflow error converting %s to data type %s.",
+    return msg_new (220, 16, _("Arithmetic overflow error for data type %s, value = %lld."),
+                    type_base_name (to), (long long) in->i);
+  return msg_new (8115, 16, _("Arithmetic overflow error converting %s to data type %s."),
                   type_base_name (&in->type), type_base_name (to));
 }
 
 static OrrTsqlMessage *
 not_allowed (const SqlType *from, const SqlType *to)
 {
-  return msg_new (529, 16, "Explicit conversion from data type %s to %s is not allowed.",
+  return msg_new (529, 16, _("Explicit conversion from data type %s to %s is not allowed."),
                   type_base_name (from), type_base_name (to));
 }
 
@@ -1208,7 +1209,7 @@ convert_value (const Value *in, const SqlType *to, Value *out, OrrTsqlMessage **
           else if (overflowed || iv < low || iv > high)
             {
               g_autofree char *q = shown (data, len);
-              *error = msg_new (248, 16, "The conversion of the %s value '%s' overflowed an %s column.",
+              *error = msg_new (248, 16, _("The conversion of the %s value '%s' overflowed an %s column."),
                                 type_base_name (&in->type), q, type_base_name (to));
               return FALSE;
             }
@@ -1239,7 +1240,7 @@ convert_value (const Value *in, const SqlType *to, Value *out, OrrTsqlMessage **
         case VC_STRING:
           if (!parse_float (data, len, &fv))
             {
-              *error = msg_new (8114, 16, "Error converting data type %s to %s.",
+              *error = msg_new (8114, 16, _("Error converting data type %s to %s."),
                                 type_base_name (&in->type), type_base_name (to));
               return FALSE;
             }
@@ -1284,7 +1285,7 @@ convert_value (const Value *in, const SqlType *to, Value *out, OrrTsqlMessage **
                 iv = 0;
               else
                 {
-                  *error = msg_new (8114, 16, "Error converting data type %s to %s.",
+                  *error = msg_new (8114, 16, _("Error converting data type %s to %s."),
                                     type_base_name (&in->type), type_base_name (to));
                   return FALSE;
                 }
@@ -1306,7 +1307,7 @@ convert_value (const Value *in, const SqlType *to, Value *out, OrrTsqlMessage **
 
         if (from == VC_BINARY && !g_utf8_validate_len (data, len, NULL))
           {
-            *error = msg_new (0, 16, "The %s value cannot be converted to %s: its bytes are not UTF-8 text.",
+            *error = msg_new (0, 16, _("The %s value cannot be converted to %s: its bytes are not UTF-8 text."),
                               type_base_name (&in->type), type_base_name (to));
             return FALSE;
           }
@@ -1315,7 +1316,7 @@ convert_value (const Value *in, const SqlType *to, Value *out, OrrTsqlMessage **
           {
             if (!is_guid (text, len))
               {
-                *error = msg_new (8169, 16, "Conversion failed when converting from a character string to uniqueidentifier.");
+                *error = msg_new (8169, 16, _("Conversion failed when converting from a character string to uniqueidentifier."));
                 return FALSE;
               }
             {
@@ -1363,7 +1364,7 @@ convert_value (const Value *in, const SqlType *to, Value *out, OrrTsqlMessage **
               {
                 if (skip_space (data, data + len) == data + len && target != VC_TIME)
                   break;   /* '' is 1900-01-01 */
-                *error = msg_new (241, 16, "Conversion failed when converting date and/or time from character string.");
+                *error = msg_new (241, 16, _("Conversion failed when converting date and/or time from character string."));
                 return FALSE;
               }
             break;
@@ -1426,10 +1427,10 @@ overflow:
 
 out_of_range:
   if (from == VC_STRING)
-    *error = msg_new (242, 16, "The conversion of a %s data type to a %s data type resulted in an out-of-range value.",
+    *error = msg_new (242, 16, _("The conversion of a %s data type to a %s data type resulted in an out-of-range value."),
                       type_base_name (&in->type), type_base_name (to));
   else
-    *error = msg_new (8115, 16, "Arithmetic overflow error converting expression to data type %s.",
+    *error = msg_new (8115, 16, _("Arithmetic overflow error converting expression to data type %s."),
                       type_base_name (to));
   return FALSE;
 }
@@ -1666,7 +1667,7 @@ lex_all (Lexer *lx)
                 lexer_advance (lx);
             }
           if (depth > 0)
-            return lexer_fail (lx, line, msg_new (113, 15, "Missing end comment mark '*/' for the comment that starts at line %d, column %d.",
+            return lexer_fail (lx, line, msg_new (113, 15, _("Missing end comment mark '*/' for the comment that starts at line %d, column %d."),
                                                   line, column));
           continue;
         }
@@ -1681,8 +1682,8 @@ lex_all (Lexer *lx)
               g_autofree char *q = shown (s->str, s->len);
 
               g_string_free (s, TRUE);
-              return lexer_fail (lx, line, msg_new (105, 15, "Unclosed quotation mark after the character string '%s' "
-                                                    "that starts at line %d, column %d.", q, line, column));
+              return lexer_fail (lx, line, msg_new (105, 15, _("Unclosed quotation mark after the character string '%s' "
+                                                      "that starts at line %d, column %d."), q, line, column));
             }
           {
             gsize n = s->len;
@@ -1700,8 +1701,8 @@ lex_all (Lexer *lx)
               g_autofree char *q = shown (s->str, s->len);
 
               g_string_free (s, TRUE);
-              return lexer_fail (lx, line, msg_new (105, 15, "Unclosed quotation mark after the character string '%s' "
-                                                    "that starts at line %d, column %d.", q, line, column));
+              return lexer_fail (lx, line, msg_new (105, 15, _("Unclosed quotation mark after the character string '%s' "
+                                                      "that starts at line %d, column %d."), q, line, column));
             }
           {
             gsize n = s->len;
@@ -2077,7 +2078,7 @@ fail_expected (Parser *p, const char *expected)
     {
       if (p->n == 0)
         {
-          p->error = msg_new (102, 15, "Incorrect syntax: expected %s, but the batch is empty.", expected);
+          p->error = msg_new (102, 15, _("Incorrect syntax: expected %s, but the batch is empty."), expected);
           p->error->line = 1;
           return FALSE;
         }
@@ -2085,11 +2086,11 @@ fail_expected (Parser *p, const char *expected)
     }
   text = token_text (near);
   if (near->kind == TOK_WORD && is_reserved (near->value))
-    p->error = msg_new (156, 15, "Incorrect syntax near the keyword '%s'. Expected %s%s (line %d, column %d).",
-                        text, expected, at_end ? ", but the batch ends" : "", near->line, near->column);
+    p->error = msg_new (156, 15, _("Incorrect syntax near the keyword '%s'. Expected %s%s (line %d, column %d)."),
+                        text, expected, at_end ? _(", but the batch ends") : "", near->line, near->column);
   else
-    p->error = msg_new (102, 15, "Incorrect syntax near '%s'. Expected %s%s (line %d, column %d).",
-                        text, expected, at_end ? ", but the batch ends" : "", near->line, near->column);
+    p->error = msg_new (102, 15, _("Incorrect syntax near '%s'. Expected %s%s (line %d, column %d)."),
+                        text, expected, at_end ? _(", but the batch ends") : "", near->line, near->column);
   p->error->line = relative_line (p, near->line);
   return FALSE;
 }
@@ -2122,7 +2123,7 @@ check_declared (Parser *p, const Token *t)
 
   if (g_hash_table_contains (p->declared, key))
     return TRUE;
-  return fail_message (p, t->line, msg_new (137, 15, "Must declare the scalar variable \"%s\".", t->value));
+  return fail_message (p, t->line, msg_new (137, 15, _("Must declare the scalar variable \"%s\"."), t->value));
 }
 
 /* A data type: int, nvarchar(20), decimal(10,2), varchar(max), [int],
@@ -2135,7 +2136,7 @@ parse_type (Parser *p, SqlType *out, gboolean in_cast, int ordinal)
   const TypeInfo *info = NULL;
 
   if (t->kind != TOK_WORD && t->kind != TOK_QUOTED)
-    return fail_expected (p, "a data type");
+    return fail_expected (p, _("a data type"));
   advance (p);
   name = g_ascii_strdown (t->value, -1);
   /* sys.int and the like */
@@ -2176,10 +2177,10 @@ parse_type (Parser *p, SqlType *out, gboolean in_cast, int ordinal)
   if (info == NULL)
     {
       if (g_str_equal (name, "table"))
-        return fail_message (p, t->line, msg_new (0, 15, "Table variables are not supported: Orrery's batches hold "
-                                                  "scalar variables; rows come from @input_data_1 (line %d, column %d).",
+        return fail_message (p, t->line, msg_new (0, 15, _("Table variables are not supported: Orrery's batches hold "
+                                                    "scalar variables; rows come from @input_data_1 (line %d, column %d)."),
                                                   t->line, t->column));
-      return fail_message (p, t->line, msg_new (2715, 16, "Column, parameter, or variable #%d: Cannot find data type %s.",
+      return fail_message (p, t->line, msg_new (2715, 16, _("Column, parameter, or variable #%d: Cannot find data type %s."),
                                                 ordinal, t->value));
     }
   *out = sql_type (info->kind);
@@ -2188,7 +2189,7 @@ parse_type (Parser *p, SqlType *out, gboolean in_cast, int ordinal)
   if (!accept_symbol (p, '('))
     return TRUE;
   if (info->args == ARGS_NONE)
-    return fail_message (p, t->line, msg_new (2716, 16, "Column, parameter, or variable #%d: Cannot specify a column width on data type %s.",
+    return fail_message (p, t->line, msg_new (2716, 16, _("Column, parameter, or variable #%d: Cannot specify a column width on data type %s."),
                                               ordinal, info->name));
   if (info->args == ARGS_LENGTH && info->takes_max && accept_keyword (p, "max"))
     out->length = -1;
@@ -2199,47 +2200,47 @@ parse_type (Parser *p, SqlType *out, gboolean in_cast, int ordinal)
       gboolean overflowed = FALSE;
 
       if (n->kind != TOK_NUMBER || !parse_integer (n->value, n->value_len, &v, &overflowed) || overflowed)
-        return fail_expected (p, info->args == ARGS_LENGTH && info->takes_max ? "a length or MAX" : "a number");
+        return fail_expected (p, info->args == ARGS_LENGTH && info->takes_max ? _("a length or MAX") : _("a number"));
       advance (p);
       switch (info->args)
         {
         case ARGS_LENGTH:
           if (v > info->max_length)
-            return fail_message (p, n->line, msg_new (131, 15, "The size (%" G_GINT64_FORMAT ") given to the type '%s' exceeds the maximum allowed for any data type (%d).",
-                                                      v, info->name, info->max_length));
+            return fail_message (p, n->line, msg_new (131, 15, _("The size (%lld) given to the type '%s' exceeds the maximum allowed for any data type (%d)."),
+                                                      (long long) v, info->name, info->max_length));
           if (v < 1)
-            return fail_message (p, n->line, msg_new (1001, 15, "Line %d: Length or precision specification %" G_GINT64_FORMAT " is invalid.",
-                                                      relative_line (p, n->line), v));
+            return fail_message (p, n->line, msg_new (1001, 15, _("Line %d: Length or precision specification %lld is invalid."),
+                                                      relative_line (p, n->line), (long long) v));
           out->length = (int) v;
           break;
         case ARGS_PRECISION:
           if (v < 1 || v > 38)
-            return fail_message (p, n->line, msg_new (2750, 16, "Column or parameter #%d: Specified column precision %" G_GINT64_FORMAT " is greater than the maximum precision of 38.",
-                                                      ordinal, v));
+            return fail_message (p, n->line, msg_new (2750, 16, _("Column or parameter #%d: Specified column precision %lld is greater than the maximum precision of 38."),
+                                                      ordinal, (long long) v));
           if (accept_symbol (p, ','))
             {
               const Token *sn = peek (p);
 
               if (sn->kind != TOK_NUMBER || !parse_integer (sn->value, sn->value_len, &s, &overflowed) || overflowed)
-                return fail_expected (p, "a scale");
+                return fail_expected (p, _("a scale"));
               advance (p);
               if (s > v)
-                return fail_message (p, sn->line, msg_new (2751, 16, "Column or parameter #%d: Specified column scale %" G_GINT64_FORMAT " is greater than the specified precision of %" G_GINT64_FORMAT ".",
-                                                           ordinal, s, v));
+                return fail_message (p, sn->line, msg_new (2751, 16, _("Column or parameter #%d: Specified column scale %lld is greater than the specified precision of %lld."),
+                                                           ordinal, (long long) s, (long long) v));
             }
           out->precision = (int) v;
           out->scale = (int) s;
           break;
         case ARGS_FLOAT:
           if (v < 1 || v > 53)
-            return fail_message (p, n->line, msg_new (2750, 16, "Column or parameter #%d: Specified column precision %" G_GINT64_FORMAT " is greater than the maximum precision of 53.",
-                                                      ordinal, v));
+            return fail_message (p, n->line, msg_new (2750, 16, _("Column or parameter #%d: Specified column precision %lld is greater than the maximum precision of 53."),
+                                                      ordinal, (long long) v));
           out->precision = v <= 24 ? 24 : 53;
           break;
         case ARGS_FRACTION:
           if (v > 7)
-            return fail_message (p, n->line, msg_new (1002, 15, "Line %d: Specified scale %" G_GINT64_FORMAT " is invalid.",
-                                                      relative_line (p, n->line), v));
+            return fail_message (p, n->line, msg_new (1002, 15, _("Line %d: Specified scale %lld is invalid."),
+                                                      relative_line (p, n->line), (long long) v));
           out->precision = (int) v;
           break;
         case ARGS_NONE:
@@ -2247,7 +2248,7 @@ parse_type (Parser *p, SqlType *out, gboolean in_cast, int ordinal)
           g_assert_not_reached ();
         }
     }
-  return expect_symbol (p, ')', "')' after the type's length or precision");
+  return expect_symbol (p, ')', _("')' after the type's length or precision"));
 }
 
 /* A number literal: int if it fits, else an exact numeric, else float. */
@@ -2347,8 +2348,8 @@ nest (Parser *p)
     return TRUE;
   if (!p->error)
     fail_message (p, peek (p)->kind == TOK_END ? p->tokens[p->n - 1].line : peek (p)->line,
-                  msg_new (191, 15, "Some part of your SQL statement is nested too deeply. "
-                           "Rewrite the query or break it up into smaller queries."));
+                  msg_new (191, 15, _("Some part of your SQL statement is nested too deeply. "
+                             "Rewrite the query or break it up into smaller queries.")));
   return FALSE;
 }
 
@@ -2365,11 +2366,11 @@ parse_function (Parser *p, const Token *name)
       e->left = parse_expr (p);
       if (e->left == NULL || !accept_keyword (p, "AS"))
         {
-          fail_expected (p, "AS and a data type in CAST");
+          fail_expected (p, _("AS and a data type in CAST"));
           expr_free (e);
           return NULL;
         }
-      if (!parse_type (p, &e->type, TRUE, 1) || !expect_symbol (p, ')', "')' closing CAST"))
+      if (!parse_type (p, &e->type, TRUE, 1) || !expect_symbol (p, ')', _("')' closing CAST")))
         {
           expr_free (e);
           return NULL;
@@ -2380,7 +2381,7 @@ parse_function (Parser *p, const Token *name)
   if (g_str_equal (upper, "CONVERT"))
     {
       e = expr_new (EXPR_CAST, name->line);
-      if (!parse_type (p, &e->type, TRUE, 1) || !expect_symbol (p, ',', "',' after the data type in CONVERT") ||
+      if (!parse_type (p, &e->type, TRUE, 1) || !expect_symbol (p, ',', _("',' after the data type in CONVERT")) ||
           (e->left = parse_expr (p)) == NULL)
         {
           expr_free (e);
@@ -2390,11 +2391,11 @@ parse_function (Parser *p, const Token *name)
       if (accept_symbol (p, ',') && advance (p)->kind != TOK_NUMBER)
         {
           p->pos--;
-          fail_expected (p, "a style number");
+          fail_expected (p, _("a style number"));
           expr_free (e);
           return NULL;
         }
-      if (!expect_symbol (p, ')', "')' closing CONVERT"))
+      if (!expect_symbol (p, ')', _("')' closing CONVERT")))
         {
           expr_free (e);
           return NULL;
@@ -2405,8 +2406,8 @@ parse_function (Parser *p, const Token *name)
   if (!g_str_equal (upper, "CHAR") && !g_str_equal (upper, "NCHAR") && !g_str_equal (upper, "CONCAT"))
     {
       p->pos--;
-      fail_message (p, name->line, msg_new (195, 15, "'%s' is not a recognized built-in function name. "
-                                            "Orrery's batches know CAST, CONVERT, CHAR, NCHAR and CONCAT.", name->value));
+      fail_message (p, name->line, msg_new (195, 15, _("'%s' is not a recognized built-in function name. "
+                                              "Orrery's batches know CAST, CONVERT, CHAR, NCHAR and CONCAT."), name->value));
       return NULL;
     }
   e = expr_new (EXPR_FUNCTION, name->line);
@@ -2425,7 +2426,7 @@ parse_function (Parser *p, const Token *name)
       g_ptr_array_add (e->args, arg);
     }
   while (accept_symbol (p, ','));
-  if (!expect_symbol (p, ')', "')' closing the function's arguments"))
+  if (!expect_symbol (p, ')', _("')' closing the function's arguments")))
     {
       expr_free (e);
       return NULL;
@@ -2433,8 +2434,8 @@ parse_function (Parser *p, const Token *name)
   if (g_str_equal (e->name, "CONCAT") ? e->args->len < 2 || e->args->len > 254 : e->args->len != 1)
     {
       fail_message (p, name->line, g_str_equal (e->name, "CONCAT")
-                                   ? msg_new (189, 15, "The concat function requires 2 to 254 arguments.")
-                                   : msg_new (174, 15, "The %s function requires 1 argument(s).", e->name));
+                                   ? msg_new (189, 15, _("The concat function requires 2 to 254 arguments."))
+                                   : msg_new (174, 15, _("The %s function requires 1 argument(s)."), e->name));
       expr_free (e);
       return NULL;
     }
@@ -2482,11 +2483,11 @@ parse_primary (Parser *p)
           advance (p);
           if (is_keyword (peek (p), "SELECT"))
             {
-              fail_expected (p, "an expression (subqueries are not supported: queries go in @input_data_1)");
+              fail_expected (p, _("an expression (subqueries are not supported: queries go in @input_data_1)"));
               return NULL;
             }
           e = parse_expr (p);
-          if (e && !expect_symbol (p, ')', "')'"))
+          if (e && !expect_symbol (p, ')', _("')'")))
             {
               expr_free (e);
               return NULL;
@@ -2497,7 +2498,7 @@ parse_primary (Parser *p)
     default:
       break;
     }
-  fail_expected (p, "an expression");
+  fail_expected (p, _("an expression"));
   return NULL;
 }
 
@@ -2543,8 +2544,8 @@ binary_expr (Parser *p, char op, Expr *left, Expr *right, int line)
   if (e->depth > MAX_NESTING * 8)
     {
       expr_free (e);
-      fail_message (p, line, msg_new (191, 15, "Some part of your SQL statement is nested too deeply. "
-                                      "Rewrite the query or break it up into smaller queries."));
+      fail_message (p, line, msg_new (191, 15, _("Some part of your SQL statement is nested too deeply. "
+                                        "Rewrite the query or break it up into smaller queries.")));
       return NULL;
     }
   return e;
@@ -2626,7 +2627,7 @@ parse_declare (Parser *p, const Token *start)
 
       if (var->kind != TOK_VARIABLE)
         {
-          fail_expected (p, "a variable name such as @name");
+          fail_expected (p, _("a variable name such as @name"));
           return NULL;
         }
       advance (p);
@@ -2641,8 +2642,8 @@ parse_declare (Parser *p, const Token *start)
       key = g_utf8_casefold (var->value, -1);
       if (g_hash_table_contains (p->declared, key))
         {
-          fail_message (p, var->line, msg_new (134, 15, "The variable name '%s' has already been declared. Variable names must be unique "
-                                               "within a query batch or stored procedure.", var->value));
+          fail_message (p, var->line, msg_new (134, 15, _("The variable name '%s' has already been declared. Variable names must be unique "
+                                                 "within a query batch or stored procedure."), var->value));
           return NULL;
         }
       declare (p, var->value);
@@ -2669,7 +2670,7 @@ parse_set (Parser *p, const Token *start)
       if (!is_symbol (peek (p), '=') && is_symbol (peek_at (p, 1), '=') &&
           (is_symbol (peek (p), '+') || is_symbol (peek (p), '-') || is_symbol (peek (p), '*') || is_symbol (peek (p), '/')))
         op = advance (p)->value[0];
-      if (!expect_symbol (p, '=', "'=' after the variable"))
+      if (!expect_symbol (p, '=', _("'=' after the variable")))
         return NULL;
       s = statement_new (STMT_SET_VARIABLE, start->line);
       s->variable = g_strdup (t->value);
@@ -2693,7 +2694,7 @@ parse_set (Parser *p, const Token *start)
           if (option->kind != TOK_WORD)
             {
               g_string_free (names, TRUE);
-              fail_expected (p, "the name of a SET option");
+              fail_expected (p, _("the name of a SET option"));
               return NULL;
             }
           advance (p);
@@ -2708,12 +2709,12 @@ parse_set (Parser *p, const Token *start)
       else if (!accept_keyword (p, "OFF"))
         {
           statement_free (s);
-          fail_expected (p, "ON or OFF");
+          fail_expected (p, _("ON or OFF"));
           return NULL;
         }
       return s;
     }
-  fail_expected (p, "a variable or an option after SET");
+  fail_expected (p, _("a variable or an option after SET"));
   return NULL;
 }
 
@@ -2762,7 +2763,7 @@ parse_select (Parser *p, const Token *start)
 
               if (!is_alias (a) && a->kind != TOK_STRING && a->kind != TOK_NSTRING)
                 {
-                  fail_expected (p, "a column alias after AS");
+                  fail_expected (p, _("a column alias after AS"));
                   goto fail;
                 }
               item->alias = g_strdup (advance (p)->value);
@@ -2774,14 +2775,14 @@ parse_select (Parser *p, const Token *start)
   while (accept_symbol (p, ','));
   if (is_keyword (peek (p), "FROM"))
     {
-      fail_expected (p, "the end of the SELECT: Orrery's batches SELECT variables and constants; "
-                        "queries go in @input_data_1");
+      fail_expected (p, _("the end of the SELECT: Orrery's batches SELECT variables and constants; "
+                          "queries go in @input_data_1"));
       goto fail;
     }
   if (assignments > 0 && assignments < s->items->len)
     {
-      fail_message (p, start->line, msg_new (141, 15, "A SELECT statement that assigns a value to a variable must not be "
-                                             "combined with data-retrieval operations."));
+      fail_message (p, start->line, msg_new (141, 15, _("A SELECT statement that assigns a value to a variable must not be "
+                                               "combined with data-retrieval operations.")));
       goto fail;
     }
   return s;
@@ -2843,7 +2844,7 @@ parse_argument_value (Parser *p)
     default:
       break;
     }
-  fail_expected (p, "a constant or a variable (a procedure's arguments cannot be expressions)");
+  fail_expected (p, _("a constant or a variable (a procedure's arguments cannot be expressions)"));
   return NULL;
 }
 
@@ -2867,9 +2868,9 @@ static gboolean
 parse_result_sets (Parser *p, Statement *s)
 {
   if (!accept_keyword (p, "RESULT"))
-    return fail_expected (p, "RESULT SETS after WITH");
+    return fail_expected (p, _("RESULT SETS after WITH"));
   if (!accept_keyword (p, "SETS"))
-    return fail_expected (p, "SETS after WITH RESULT");
+    return fail_expected (p, _("SETS after WITH RESULT"));
   if (accept_keyword (p, "UNDEFINED"))
     {
       s->result_sets = RESULT_SETS_UNDEFINED;
@@ -2880,7 +2881,7 @@ parse_result_sets (Parser *p, Statement *s)
       s->result_sets = RESULT_SETS_NONE;
       return TRUE;
     }
-  if (!expect_symbol (p, '(', "UNDEFINED, NONE or '(' and result set definitions"))
+  if (!expect_symbol (p, '(', _("UNDEFINED, NONE or '(' and result set definitions")))
     return FALSE;
   s->result_sets = RESULT_SETS_DEFINED;
   s->result_set_defs = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
@@ -2889,8 +2890,8 @@ parse_result_sets (Parser *p, Statement *s)
       GPtrArray *columns;
 
       if (is_keyword (peek (p), "AS"))
-        return fail_expected (p, "'(' and column definitions (AS OBJECT, AS TYPE and AS FOR XML are not supported)");
-      if (!expect_symbol (p, '(', "'(' and the result set's column definitions"))
+        return fail_expected (p, _("'(' and column definitions (AS OBJECT, AS TYPE and AS FOR XML are not supported)"));
+      if (!expect_symbol (p, '(', _("'(' and the result set's column definitions")))
         return FALSE;
       columns = g_ptr_array_new_with_free_func (column_def_free);
       g_ptr_array_add (s->result_set_defs, columns);
@@ -2900,7 +2901,7 @@ parse_result_sets (Parser *p, Statement *s)
           ColumnDef *c;
 
           if (name->kind != TOK_WORD && name->kind != TOK_QUOTED)
-            return fail_expected (p, "a column name");
+            return fail_expected (p, _("a column name"));
           advance (p);
           c = g_new0 (ColumnDef, 1);
           c->name = g_strdup (name->value);
@@ -2908,22 +2909,22 @@ parse_result_sets (Parser *p, Statement *s)
           if (!parse_type (p, &c->type, FALSE, (int) columns->len))
             return FALSE;
           if (accept_keyword (p, "COLLATE") && !(peek (p)->kind == TOK_WORD && advance (p)))
-            return fail_expected (p, "a collation name");
+            return fail_expected (p, _("a collation name"));
           if (accept_keyword (p, "NOT"))
             {
               if (!accept_keyword (p, "NULL"))
-                return fail_expected (p, "NULL after NOT");
+                return fail_expected (p, _("NULL after NOT"));
               c->not_null = TRUE;
             }
           else
             accept_keyword (p, "NULL");
         }
       while (accept_symbol (p, ','));
-      if (!expect_symbol (p, ')', "',' and another column, or ')' closing the result set"))
+      if (!expect_symbol (p, ')', _("',' and another column, or ')' closing the result set")))
         return FALSE;
     }
   while (accept_symbol (p, ','));
-  return expect_symbol (p, ')', "',' and another result set, or ')' closing WITH RESULT SETS");
+  return expect_symbol (p, ')', _("',' and another result set, or ')' closing WITH RESULT SETS"));
 }
 
 static Statement *
@@ -2944,7 +2945,7 @@ parse_exec (Parser *p, const Token *start)
     }
   if (is_symbol (peek (p), '('))
     {
-      fail_expected (p, "a procedure name (EXEC of a string of SQL is not supported)");
+      fail_expected (p, _("a procedure name (EXEC of a string of SQL is not supported)"));
       goto fail;
     }
   /* [server.][database.][schema.]procedure; parts may be empty: master..sp */
@@ -2960,7 +2961,7 @@ parse_exec (Parser *p, const Token *start)
         }
       else if (!is_symbol (t, '.') || parts == 0)
         {
-          fail_expected (p, "the name of a procedure, such as sp_execute_external_script");
+          fail_expected (p, _("the name of a procedure, such as sp_execute_external_script"));
           goto fail;
         }
       if (!is_symbol (peek (p), '.') || ++parts >= 4)
@@ -2971,7 +2972,7 @@ parse_exec (Parser *p, const Token *start)
     }
   if (part == NULL)
     {
-      fail_expected (p, "the name of a procedure");
+      fail_expected (p, _("the name of a procedure"));
       goto fail;
     }
   s->procedure = g_string_free (g_steal_pointer (&name), FALSE);
@@ -2994,9 +2995,9 @@ parse_exec (Parser *p, const Token *start)
           }
         else if (named)
           {
-            fail_message (p, t->line, msg_new (119, 15, "Must pass parameter number %u and subsequent parameters as '@name = value'. "
-                                               "After the form '@name = value' has been used, all subsequent parameters "
-                                               "must be passed in the form '@name = value'.", s->arguments->len));
+            fail_message (p, t->line, msg_new (119, 15, _("Must pass parameter number %u and subsequent parameters as '@name = value'. "
+                                                 "After the form '@name = value' has been used, all subsequent parameters "
+                                                 "must be passed in the form '@name = value'."), s->arguments->len));
             goto fail;
           }
         if ((a->value = parse_argument_value (p)) == NULL)
@@ -3009,7 +3010,7 @@ parse_exec (Parser *p, const Token *start)
   switch (peek (p)->kind)
     {
     case TOK_VARIABLE: case TOK_STRING: case TOK_NSTRING: case TOK_NUMBER: case TOK_BINARY:
-      fail_expected (p, "',' between the procedure's arguments");
+      fail_expected (p, _("',' between the procedure's arguments"));
       goto fail;
     default:
       break;
@@ -3055,7 +3056,7 @@ parse_statement (Parser *p)
 
       if (db->kind != TOK_WORD && db->kind != TOK_QUOTED)
         {
-          fail_expected (p, "a database name after USE");
+          fail_expected (p, _("a database name after USE"));
           return NULL;
         }
       advance (p);
@@ -3067,7 +3068,7 @@ parse_statement (Parser *p)
     {
       if (accept_keyword (p, "WITH") && !accept_keyword (p, "OVERRIDE"))
         {
-          fail_expected (p, "OVERRIDE after RECONFIGURE WITH");
+          fail_expected (p, _("OVERRIDE after RECONFIGURE WITH"));
           return NULL;
         }
       return statement_new (STMT_RECONFIGURE, t->line);
@@ -3076,7 +3077,7 @@ parse_statement (Parser *p)
   if (p->first_statement && ((t->kind == TOK_WORD && !is_reserved (t->value) && !is_keyword (t, "GO")) ||
                              t->kind == TOK_QUOTED))
     return parse_exec (p, t);
-  fail_expected (p, "a statement Orrery runs: DECLARE, SET, PRINT, SELECT or EXEC");
+  fail_expected (p, _("a statement Orrery runs: DECLARE, SET, PRINT, SELECT or EXEC"));
   return NULL;
 }
 
@@ -3174,10 +3175,10 @@ orr_tsql_parse_script (const char *text,
       batch->repeat = 1;
       batch->statements = g_ptr_array_new_with_free_func (statement_free);
       if (*invalid == '\0')
-        batch->error = msg_new (102, 15, "Incorrect syntax near the NUL character (0x00) at line %d, column %ld: "
-                                "T-SQL text cannot hold one.", line, g_utf8_strlen (line_start, invalid - line_start) + 1);
+        batch->error = msg_new (102, 15, _("Incorrect syntax near the NUL character (0x00) at line %d, column %ld: "
+                                  "T-SQL text cannot hold one."), line, g_utf8_strlen (line_start, invalid - line_start) + 1);
       else
-        batch->error = msg_new (0, 15, "The batch is not valid UTF-8 text: byte 0x%02x at line %d, byte %" G_GSIZE_FORMAT " of the input.",
+        batch->error = msg_new (0, 15, _("The batch is not valid UTF-8 text: byte 0x%02x at line %d, byte %zu of the input."),
                                 (guchar) *invalid, line, (gsize) (invalid - lx.text) + 1);
       batch->error->line = line;
       g_ptr_array_add (batches, batch);
@@ -3219,7 +3220,7 @@ orr_tsql_parse_script (const char *text,
         }
       if (taken && (count < 1 || count > MAX_GO_COUNT) && batch->error == NULL)
         {
-          batch->error = msg_new (0, 15, "GO's count must be between 1 and %d (line %d).", MAX_GO_COUNT, tokens[i].line);
+          batch->error = msg_new (0, 15, _("GO's count must be between 1 and %d (line %d)."), MAX_GO_COUNT, tokens[i].line);
           batch->error->line = MAX (tokens[i].line - first_line + 1, 1);
         }
       batch->repeat = (guint) CLAMP (count, 1, MAX_GO_COUNT);
@@ -3714,7 +3715,7 @@ eval_binary (char op, const Value *a_in, const Value *b_in, Value *out, OrrTsqlM
     {
       const Value *bad = is_numeric_class (ca) ? &b : &a;
 
-      *error = msg_new (8117, 16, "Operand data type %s is invalid for %s operator.",
+      *error = msg_new (8117, 16, _("Operand data type %s is invalid for %s operator."),
                         type_base_name (&bad->type), operator_name (op));
       goto out;
     }
@@ -3744,19 +3745,19 @@ eval_binary (char op, const Value *a_in, const Value *b_in, Value *out, OrrTsqlM
         case '/':
           if (y == 0)
             {
-              *error = msg_new (8134, 16, "Divide by zero error encountered.");
+              *error = msg_new (8134, 16, _("Divide by zero error encountered."));
               goto out;
             }
           z = x / y;
           break;
         default:
-          *error = msg_new (8117, 16, "Operand data type %s is invalid for modulo operator.",
+          *error = msg_new (8117, 16, _("Operand data type %s is invalid for modulo operator."),
                             type_base_name (&result));
           goto out;
         }
       if (!isfinite (z))
         {
-          *error = msg_new (8115, 16, "Arithmetic overflow error converting expression to data type %s.",
+          *error = msg_new (8115, 16, _("Arithmetic overflow error converting expression to data type %s."),
                             type_base_name (&result));
           goto out;
         }
@@ -3778,7 +3779,7 @@ eval_binary (char op, const Value *a_in, const Value *b_in, Value *out, OrrTsqlM
         default:
           if (b.i == 0)
             {
-              *error = msg_new (8134, 16, "Divide by zero error encountered.");
+              *error = msg_new (8134, 16, _("Divide by zero error encountered."));
               goto out;
             }
           if (a.i == G_MININT64 && b.i == -1)
@@ -3790,7 +3791,7 @@ eval_binary (char op, const Value *a_in, const Value *b_in, Value *out, OrrTsqlM
       int_range (&result, &low, &high);
       if (over || z < low || z > high)
         {
-          *error = msg_new (8115, 16, "Arithmetic overflow error converting expression to data type %s.",
+          *error = msg_new (8115, 16, _("Arithmetic overflow error converting expression to data type %s."),
                             type_base_name (&result));
           goto out;
         }
@@ -3878,7 +3879,7 @@ eval (Run *r, const Expr *e, Value *out, OrrTsqlMessage **error)
 
         if (var == NULL)
           {
-            *error = msg_new (137, 15, "Must declare the scalar variable \"%s\".", e->name);
+            *error = msg_new (137, 15, _("Must declare the scalar variable \"%s\"."), e->name);
             return FALSE;
           }
         value_copy (out, &var->value);
@@ -3897,7 +3898,7 @@ eval (Run *r, const Expr *e, Value *out, OrrTsqlMessage **error)
         c = type_class (&v.type);
         if (!is_numeric_class (c))
           {
-            *error = msg_new (8117, 16, "Operand data type %s is invalid for minus operator.", type_base_name (&v.type));
+            *error = msg_new (8117, 16, _("Operand data type %s is invalid for minus operator."), type_base_name (&v.type));
             value_clear (&v);
             return FALSE;
           }
@@ -3908,7 +3909,7 @@ eval (Run *r, const Expr *e, Value *out, OrrTsqlMessage **error)
           out->f = -out->f;
         else if (out->i == G_MININT64)
           {
-            *error = msg_new (8115, 16, "Arithmetic overflow error converting expression to data type bigint.");
+            *error = msg_new (8115, 16, _("Arithmetic overflow error converting expression to data type bigint."));
             return FALSE;
           }
         else
@@ -4072,8 +4073,8 @@ apply_result_set (Run *r, GPtrArray *columns, OrrSchema *schema, GPtrArray *batc
 
   if (columns->len != n)
     {
-      report (r, msg_new (11537, 16, "EXECUTE statement failed because its WITH RESULT SETS clause specified %u column(s) "
-                          "for result set number 1, but the statement sent %u column(s) at run time.", columns->len, n));
+      report (r, msg_new (11537, 16, _("EXECUTE statement failed because its WITH RESULT SETS clause specified %u column(s) "
+                            "for result set number 1, but the statement sent %u column(s) at run time."), columns->len, n));
       return FALSE;
     }
   for (guint c = 0; c < n; c++)
@@ -4089,9 +4090,9 @@ apply_result_set (Run *r, GPtrArray *columns, OrrSchema *schema, GPtrArray *batc
           g_autofree char *want = type_to_string (&def->type);
           g_autofree char *got = type_to_string (&sent);
 
-          report (r, msg_new (11538, 16, "EXECUTE statement failed because its WITH RESULT SETS clause specified type '%s' "
-                              "for column #%u in result set #1, and the corresponding type sent at run time was '%s'; "
-                              "there is no conversion between the two types.", want, c + 1, got));
+          report (r, msg_new (11538, 16, _("EXECUTE statement failed because its WITH RESULT SETS clause specified type '%s' "
+                                "for column #%u in result set #1, and the corresponding type sent at run time was '%s'; "
+                                "there is no conversion between the two types."), want, c + 1, got));
           return FALSE;
         }
       orr_schema_add_field (target, def->name, type, precision, scale);
@@ -4122,9 +4123,9 @@ apply_result_set (Run *r, GPtrArray *columns, OrrSchema *schema, GPtrArray *batc
               if (v.is_null && def->not_null)
                 {
                   value_clear (&v);
-                  report (r, msg_new (11553, 16, "EXECUTE statement failed because its WITH RESULT SETS clause specified a "
-                                      "non-nullable type for column #%u in result set #1, and the corresponding value "
-                                      "sent at run time was null.", c + 1));
+                  report (r, msg_new (11553, 16, _("EXECUTE statement failed because its WITH RESULT SETS clause specified a "
+                                        "non-nullable type for column #%u in result set #1, and the corresponding value "
+                                        "sent at run time was null."), c + 1));
                   return FALSE;
                 }
               ok = convert_value (&v, &def->type, &w, &m);
@@ -4308,8 +4309,8 @@ argument_text (Run *r, const Argument *a, char **text)
   if (*text && memchr (*text, '\0', len))
     {
       g_clear_pointer (text, g_free);
-      report (r, msg_new (0, 16, "The value of %s holds a NUL character (CHAR(0)), which Orrery cannot pass on.",
-                          a->name ? a->name : "an argument"));
+      report (r, msg_new (0, 16, _("The value of %s holds a NUL character (CHAR(0)), which Orrery cannot pass on."),
+                          a->name ? a->name : _("an argument")));
       return FALSE;
     }
   return TRUE;
@@ -4336,12 +4337,12 @@ run_sp_configure (Run *r, const Statement *s)
         value_arg = a;
       else if (a->name)
         {
-          report (r, msg_new (8145, 16, "%s is not a parameter for procedure sp_configure.", a->name));
+          report (r, msg_new (8145, 16, _("%s is not a parameter for procedure sp_configure."), a->name));
           return;
         }
       else
         {
-          report (r, msg_new (8144, 16, "Procedure or function sp_configure has too many arguments specified."));
+          report (r, msg_new (8144, 16, _("Procedure or function sp_configure has too many arguments specified.")));
           return;
         }
     }
@@ -4350,8 +4351,8 @@ run_sp_configure (Run *r, const Statement *s)
   /* SQL Server takes any unique prefix of an option's name. */
   if (name && (strlen (g_strstrip (name)) < 8 || g_ascii_strncasecmp (name, option, strlen (name)) != 0))
     {
-      report (r, msg_new (15123, 16, "The configuration option '%s' does not exist, or it may be an advanced option. "
-                          "Orrery has one: 'external scripts enabled'.", name));
+      report (r, msg_new (15123, 16, _("The configuration option '%s' does not exist, or it may be an advanced option. "
+                            "Orrery has one: 'external scripts enabled'."), name));
       return;
     }
   enabled = orr_catalog_is_enabled (catalog, &error);
@@ -4406,19 +4407,19 @@ run_sp_configure (Run *r, const Statement *s)
       {
         g_autofree char *shown_value = value_to_text (&b, NULL);
 
-        report (r, msg_new (15129, 16, "'%s' is not a valid value for configuration option '%s'.",
+        report (r, msg_new (15129, 16, _("'%s' is not a valid value for configuration option '%s'."),
                             shown_value ? shown_value : "NULL", option));
         return;
       }
     if (!(b.i ? orr_catalog_enable (catalog, &error) : orr_catalog_disable (catalog, &error)))
       {
         if (g_error_matches (error, ORR_ERROR, ORR_ERROR_PERMISSION_DENIED))
-          report (r, msg_new (15247, 16, "User does not have permission to perform this action. %s", error->message));
+          report (r, msg_new (15247, 16, _("User does not have permission to perform this action. %s"), error->message));
         else
           report (r, msg_new (0, 16, "%s", error->message));
         return;
       }
-    line = g_strdup_printf ("Configuration option '%s' changed from %d to %d. Run the RECONFIGURE statement to install.",
+    line = g_strdup_printf (_("Configuration option '%s' changed from %d to %d. Run the RECONFIGURE statement to install."),
                             option, enabled ? 1 : 0, (int) b.i);
     emit_output (r, ORR_TSQL_OUTPUT_PRINT, line);
   }
@@ -4501,14 +4502,14 @@ parse_params (Run *r, const char *text)
 
       if (name->kind != TOK_VARIABLE)
         {
-          fail_expected (&p, "a parameter name such as @name in @params");
+          fail_expected (&p, _("a parameter name such as @name in @params"));
           break;
         }
       advance (&p);
       for (guint i = 0; i < params->len; i++)
         if (g_ascii_strcasecmp (((ScriptParam *) g_ptr_array_index (params, i))->name, name->value) == 0)
-          fail_message (&p, name->line, msg_new (134, 15, "The variable name '%s' has already been declared. Variable names "
-                                                 "must be unique within a query batch or stored procedure.", name->value));
+          fail_message (&p, name->line, msg_new (134, 15, _("The variable name '%s' has already been declared. Variable names "
+                                                   "must be unique within a query batch or stored procedure."), name->value));
       if (p.error)
         break;
       sp = g_new0 (ScriptParam, 1);
@@ -4520,7 +4521,7 @@ parse_params (Run *r, const char *text)
       if (accept_keyword (&p, "OUTPUT") || accept_keyword (&p, "OUT"))
         sp->output = TRUE;
       accept_keyword (&p, "READONLY");
-      if (p.pos < p.n && !expect_symbol (&p, ',', "',' and the next parameter in @params"))
+      if (p.pos < p.n && !expect_symbol (&p, ',', _("',' and the next parameter in @params")))
         break;
     }
   if (p.error)
@@ -4559,7 +4560,7 @@ column_list (Run *r, const char *argument, const char *text)
         }
       if (*name == '\0')
         {
-          report (r, msg_new (0, 16, "%s names an empty column: give column names separated by commas.", argument));
+          report (r, msg_new (0, 16, _("%s names an empty column: give column names separated by commas."), argument));
           return NULL;
         }
       g_strv_builder_add (builder, name);
@@ -4669,7 +4670,7 @@ report_job_error (Run *r, OrrJob *job)
     case ORR_ERROR_SATELLITE:
     case ORR_ERROR_TIMEOUT:
     case ORR_ERROR_LIMIT:
-      m = msg_new (39004, 16, "A 'Python' script error occurred during execution of '" PROCEDURE "' with HRESULT 0x80004004.");
+      m = msg_new (39004, 16, _("A 'Python' script error occurred during execution of 'sp_execute_external_script' with HRESULT 0x80004004."));
       m->state = 20;
       report (r, m);
       if (error->code == ORR_ERROR_SCRIPT && traceback && *traceback)
@@ -4677,32 +4678,32 @@ report_job_error (Run *r, OrrJob *job)
           g_autofree char *body = g_strdup (traceback);
 
           g_strchomp (body);
-          m = msg_new (39019, 16, "An external script error occurred:\n%s", body);
+          m = msg_new (39019, 16, _("An external script error occurred:\n%s"), body);
         }
       else
-        m = msg_new (39019, 16, "An external script error occurred:\n%s", error->message);
+        m = msg_new (39019, 16, _("An external script error occurred:\n%s"), error->message);
       m->state = 2;
       report (r, m);
       return;
     case ORR_ERROR_DISABLED:
-      m = msg_new (39023, 16, "'" PROCEDURE "' is disabled on this database. Use sp_configure 'external scripts enabled' "
-                   "to enable it, or “orrery enable” (an administrator's task).");
+      m = msg_new (39023, 16, _("'sp_execute_external_script' is disabled on this database. Use sp_configure 'external scripts enabled' "
+                                "to enable it, or “orrery enable” (an administrator's task)."));
       m->procedure = g_strdup (PROCEDURE);
       m->line = 1;
       report (r, m);
       return;
     case ORR_ERROR_PERMISSION_DENIED:
-      report (r, msg_new (297, 16, "The user does not have permission to perform this action. %s", error->message));
+      report (r, msg_new (297, 16, _("The user does not have permission to perform this action. %s"), error->message));
       return;
     case ORR_ERROR_CANCELLED:
       /* A cancelled session says so once, when it stops. */
       if (!session_cancelled (r->session))
-        report (r, msg_new (0, 16, "Query was cancelled by user."));
+        report (r, msg_new (0, 16, _("Query was cancelled by user.")));
       else
         r->failed = TRUE;
       return;
     case ORR_ERROR_ODBC:
-      report (r, msg_new (0, 16, "@input_data_1 failed in the database: %s", error->message));
+      report (r, msg_new (0, 16, _("@input_data_1 failed in the database: %s"), error->message));
       return;
     default:
       report (r, msg_new (0, 16, "%s", error->message));
@@ -4766,7 +4767,7 @@ run_external_script (Run *r, const Statement *s)
         {
           if (i >= N_PROC_ARGS)
             {
-              report (r, msg_new (8144, 16, "Procedure or function " PROCEDURE " has too many arguments specified."));
+              report (r, msg_new (8144, 16, _("Procedure or function sp_execute_external_script has too many arguments specified.")));
               return;
             }
           slot = (int) i;
@@ -4780,7 +4781,7 @@ run_external_script (Run *r, const Statement *s)
           for (guint k = 0; k < extra->len; k++)
             if (g_ascii_strcasecmp (((const Argument *) g_ptr_array_index (extra, k))->name, a->name) == 0)
               {
-                report (r, msg_new (8143, 16, "Parameter '%s' was supplied multiple times.", a->name));
+                report (r, msg_new (8143, 16, _("Parameter '%s' was supplied multiple times."), a->name));
                 return;
               }
           g_ptr_array_add (extra, (gpointer) a);
@@ -4788,13 +4789,13 @@ run_external_script (Run *r, const Statement *s)
         }
       if (args[slot])
         {
-          report (r, msg_new (8143, 16, "Parameter '%s' was supplied multiple times.", proc_args[slot]));
+          report (r, msg_new (8143, 16, _("Parameter '%s' was supplied multiple times."), proc_args[slot]));
           return;
         }
       if (a->output)
         {
-          report (r, msg_new (8162, 16, "The formal parameter \"%s\" was not declared as an OUTPUT parameter, but the "
-                              "actual parameter passed in requested output.", proc_args[slot]));
+          report (r, msg_new (8162, 16, _("The formal parameter \"%s\" was not declared as an OUTPUT parameter, but the "
+                                "actual parameter passed in requested output."), proc_args[slot]));
           return;
         }
       args[slot] = a;
@@ -4802,7 +4803,7 @@ run_external_script (Run *r, const Statement *s)
   for (int k = ARG_LANGUAGE; k <= ARG_SCRIPT; k++)
     if (args[k] == NULL || args[k]->value->kind == EXPR_DEFAULT)
       {
-        report (r, msg_new (201, 16, "Procedure or function '" PROCEDURE "' expects parameter '%s', which was not supplied.",
+        report (r, msg_new (201, 16, _("Procedure or function 'sp_execute_external_script' expects parameter '%s', which was not supplied."),
                             proc_args[k]));
         return;
       }
@@ -4813,12 +4814,12 @@ run_external_script (Run *r, const Statement *s)
   if (language == NULL || g_ascii_strcasecmp (g_strchomp (language), "Python") != 0)
     {
       const char *shown_language = language ? language : "NULL";
-      OrrTsqlMessage *m = msg_new (39021, 16, "Unable to launch runtime for '%s' script. Please check the configuration "
-                                   "of the '%s' runtime.", shown_language, shown_language);
+      OrrTsqlMessage *m = msg_new (39021, 16, _("Unable to launch runtime for '%s' script. Please check the configuration "
+                                     "of the '%s' runtime."), shown_language, shown_language);
 
       report (r, m);
-      m = msg_new (39019, 16, "An external script error occurred:\nOrrery runs Python scripts only "
-                   "(@language = N'Python'); '%s' is not available.", shown_language);
+      m = msg_new (39019, 16, _("An external script error occurred:\nOrrery runs Python scripts only "
+                     "(@language = N'Python'); '%s' is not available."), shown_language);
       m->state = 2;
       report (r, m);
       return;
@@ -4840,19 +4841,19 @@ run_external_script (Run *r, const Statement *s)
           found = g_ptr_array_index (params, k);
       if (found == NULL)
         {
-          report (r, msg_new (8145, 16, "%s is not a parameter for procedure " PROCEDURE ". "
-                              "Declare the script's parameters in @params.", a->name));
+          report (r, msg_new (8145, 16, _("%s is not a parameter for procedure sp_execute_external_script. "
+                                      "Declare the script's parameters in @params."), a->name));
           return;
         }
       if (a->output && !found->output)
         {
-          report (r, msg_new (8162, 16, "The formal parameter \"%s\" was not declared as an OUTPUT parameter, but the "
-                              "actual parameter passed in requested output.", found->name));
+          report (r, msg_new (8162, 16, _("The formal parameter \"%s\" was not declared as an OUTPUT parameter, but the "
+                                "actual parameter passed in requested output."), found->name));
           return;
         }
       if (a->output && a->value->kind != EXPR_VARIABLE)
         {
-          report (r, msg_new (179, 15, "Cannot use the OUTPUT option when passing a constant to a stored procedure."));
+          report (r, msg_new (179, 15, _("Cannot use the OUTPUT option when passing a constant to a stored procedure.")));
           return;
         }
       found->argument = a;
@@ -4869,7 +4870,7 @@ run_external_script (Run *r, const Statement *s)
 
       if (sp->argument == NULL)
         {
-          report (r, msg_new (8178, 16, "The parameterized query '(%s)' expects the parameter '%s', which was not supplied.",
+          report (r, msg_new (8178, 16, _("The parameterized query '(%s)' expects the parameter '%s', which was not supplied."),
                               params_text, sp->name));
           return;
         }
@@ -4893,7 +4894,7 @@ run_external_script (Run *r, const Statement *s)
           if (!ok || n.is_null || n.i < 1)
             {
               if (m == NULL)
-                m = msg_new (0, 16, ROWS_PER_READ " must be a number of rows above 0.");
+                m = msg_new (0, 16, _("@r_rowsPerRead must be a number of rows above 0."));
               report (r, m);
               return;
             }
@@ -4903,7 +4904,7 @@ run_external_script (Run *r, const Statement *s)
       if (!is_python_identifier (sp->name + 1))
         {
           value_clear (&v);
-          report (r, msg_new (0, 16, "The parameter name '%s' is not a valid Python variable name.", sp->name));
+          report (r, msg_new (0, 16, _("The parameter name '%s' is not a valid Python variable name."), sp->name));
           return;
         }
       value_to_orr (&v, type_to_orr (&sp->type, &precision, &scale), &ov);
@@ -4930,7 +4931,7 @@ run_external_script (Run *r, const Statement *s)
         g_clear_pointer (name, g_free);
       if (*name && !is_python_identifier (*name))
         {
-          report (r, msg_new (0, 16, "%s '%s' is not a valid Python variable name.", proc_args[k], *name));
+          report (r, msg_new (0, 16, _("%s '%s' is not a valid Python variable name."), proc_args[k], *name));
           return;
         }
     }
@@ -4947,7 +4948,7 @@ run_external_script (Run *r, const Statement *s)
   if ((spec->partition_by || spec->order_by || spec->rows_per_read) &&
       (spec->input_query == NULL || *spec->input_query == '\0'))
     {
-      report (r, msg_new (0, 16, "%s needs @input_data_1: it splits the input data set.",
+      report (r, msg_new (0, 16, _("%s needs @input_data_1: it splits the input data set."),
                           spec->partition_by ? proc_args[ARG_PARTITION_BY] : spec->order_by ? proc_args[ARG_ORDER_BY]
                                                                                              : ROWS_PER_READ));
       return;
@@ -4970,8 +4971,8 @@ run_external_script (Run *r, const Statement *s)
         }
       if (!b.is_null && b.i)
         emit_output (r, ORR_TSQL_OUTPUT_NOTICE,
-                     "@parallel = 1 is accepted and ignored: Orrery runs the script in one satellite process "
-                     "(partitions and chunks one after another).");
+                     _("@parallel = 1 is accepted and ignored: Orrery runs the script in one satellite process "
+                       "(partitions and chunks one after another)."));
     }
   spec->timeout_ms = r->session->timeout_ms;
   spec->sqlserver_types = TRUE;
@@ -5021,15 +5022,15 @@ run_external_script (Run *r, const Statement *s)
     {
       if (s->result_sets == RESULT_SETS_DEFINED)
         {
-          report (r, msg_new (11536, 16, "EXECUTE statement failed because its WITH RESULT SETS clause specified %u result "
-                              "set(s), but the statement only sent 0 result set(s) at run time.", s->result_set_defs->len));
+          report (r, msg_new (11536, 16, _("EXECUTE statement failed because its WITH RESULT SETS clause specified %u result "
+                                "set(s), but the statement only sent 0 result set(s) at run time."), s->result_set_defs->len));
           return;
         }
     }
   else if (s->result_sets == RESULT_SETS_NONE)
     {
-      report (r, msg_new (11535, 16, "EXECUTE statement failed because its WITH RESULT SETS clause specified 0 result "
-                          "set(s), and the statement tried to send more result sets than this."));
+      report (r, msg_new (11535, 16, _("EXECUTE statement failed because its WITH RESULT SETS clause specified 0 result "
+                            "set(s), and the statement tried to send more result sets than this.")));
       return;
     }
   else if (s->result_sets == RESULT_SETS_DEFINED)
@@ -5043,8 +5044,8 @@ run_external_script (Run *r, const Statement *s)
       emit_result (r, named, converted, orr_job_get_rows_out (job));
       if (s->result_set_defs->len > 1)
         {
-          report (r, msg_new (11536, 16, "EXECUTE statement failed because its WITH RESULT SETS clause specified %u result "
-                              "set(s), but the statement only sent 1 result set(s) at run time.", s->result_set_defs->len));
+          report (r, msg_new (11536, 16, _("EXECUTE statement failed because its WITH RESULT SETS clause specified %u result "
+                                "set(s), but the statement only sent 1 result set(s) at run time."), s->result_set_defs->len));
           return;
         }
     }
@@ -5091,8 +5092,8 @@ run_statement (Run *r, const Statement *s)
       break;
     case STMT_USE:
       {
-        g_autofree char *line = g_strdup_printf ("USE %s is ignored: Orrery runs the batch on the database of its "
-                                                 "connection.", s->option);
+        g_autofree char *line = g_strdup_printf (_("USE %s is ignored: Orrery runs the batch on the database of its "
+                                                   "connection."), s->option);
         emit_output (r, ORR_TSQL_OUTPUT_NOTICE, line);
       }
       break;
@@ -5105,8 +5106,8 @@ run_statement (Run *r, const Statement *s)
       else if (g_ascii_strcasecmp (s->procedure_base, "sp_configure") == 0)
         run_sp_configure (r, s);
       else
-        report (r, msg_new (2812, 16, "Could not find stored procedure '%s'. Orrery runs sp_execute_external_script "
-                            "and sp_configure.", s->procedure));
+        report (r, msg_new (2812, 16, _("Could not find stored procedure '%s'. Orrery runs sp_execute_external_script "
+                              "and sp_configure."), s->procedure));
       break;
     }
 }
@@ -5138,7 +5139,7 @@ orr_tsql_session_run (OrrTsqlSession       *self,
           continue;
         }
       if (batch->repeat > 1)
-        emit_output (&r, ORR_TSQL_OUTPUT_PRINT, "Beginning execution loop");
+        emit_output (&r, ORR_TSQL_OUTPUT_PRINT, _("Beginning execution loop"));
       for (guint rep = 0; rep < batch->repeat; rep++)
         {
           r.variables = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, variable_free);
@@ -5155,14 +5156,16 @@ orr_tsql_session_run (OrrTsqlSession       *self,
         }
       if (batch->repeat > 1 && !session_cancelled (self))
         {
-          g_autofree char *line = g_strdup_printf ("Batch execution completed %u times.", batch->repeat);
+          g_autofree char *line = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Batch execution completed %u time.",
+                                                               "Batch execution completed %u times.", batch->repeat),
+                                                  batch->repeat);
           emit_output (&r, ORR_TSQL_OUTPUT_PRINT, line);
         }
       ok = ok && !r.failed;
       if (session_cancelled (self))
         {
           r.line = 1;
-          report (&r, msg_new (0, 16, "Query was cancelled by user."));
+          report (&r, msg_new (0, 16, _("Query was cancelled by user.")));
           return FALSE;
         }
     }

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -96,7 +97,7 @@ need (Reader *r, gsize n, const char *what)
   if (r->len - r->pos < n)
     {
       g_set_error (&r->error, ORR_ERROR, ORR_ERROR_PROTOCOL,
-                   "Truncated message: %s needs %" G_GSIZE_FORMAT " bytes, %" G_GSIZE_FORMAT " left",
+                   _("Truncated message: %s needs %zu bytes, %zu left"),
                    what, n, r->len - r->pos);
       return FALSE;
     }
@@ -182,7 +183,7 @@ get_string (Reader *r, const char *what)
       memchr (r->data + r->pos, 0, len) != NULL)
     {
       g_set_error (&r->error, ORR_ERROR, ORR_ERROR_PROTOCOL,
-                   "Malformed message: %s is not valid UTF-8 text", what);
+                   _("Malformed message: %s is not valid UTF-8 text"), what);
       return NULL;
     }
   s = g_strndup ((const char *) r->data + r->pos, len);
@@ -195,7 +196,7 @@ reader_finish (Reader *r, const char *what, GError **error)
 {
   if (r->error == NULL && r->pos != r->len)
     g_set_error (&r->error, ORR_ERROR, ORR_ERROR_PROTOCOL,
-                 "Malformed %s message: %" G_GSIZE_FORMAT " unexpected trailing bytes",
+                 _("Malformed %s message: %zu unexpected trailing bytes"),
                  what, r->len - r->pos);
   if (r->error)
     {
@@ -356,7 +357,7 @@ get_value (Reader *r, OrrValue *v)
     return;
   if (type == ORR_DATA_TYPE_INVALID || type > ORR_DATA_TYPE_LAST)
     {
-      reader_fail (r, "Malformed message: unknown value type");
+      reader_fail (r, _("Malformed message: unknown value type"));
       return;
     }
   v->type = type;
@@ -460,7 +461,7 @@ get_params (Reader *r)
 
   if (n > ORR_WIRE_MAX_PARAMS)
     {
-      reader_fail (r, "Malformed message: too many parameters");
+      reader_fail (r, _("Malformed message: too many parameters"));
       return NULL;
     }
   for (guint i = 0; i < n && r->error == NULL; i++)
@@ -474,7 +475,7 @@ get_params (Reader *r)
         break;
       if (name == NULL || name[0] == '\0')
         {
-          reader_fail (r, "Malformed message: empty parameter name");
+          reader_fail (r, _("Malformed message: empty parameter name"));
           orr_value_clear (&v);
           break;
         }
@@ -507,7 +508,7 @@ get_strv (Reader *r, const char *what)
     return NULL;
   if (n > ORR_WIRE_MAX_COLUMNS)
     {
-      reader_fail (r, "Malformed job: too many column names");
+      reader_fail (r, _("Malformed job: too many column names"));
       return NULL;
     }
   strv = g_ptr_array_new ();
@@ -560,7 +561,7 @@ orr_wire_decode_job (GBytes *payload, OrrWireJob *out, GError **error)
   out->params = get_params (&r);
   out->flags = get_u32 (&r, "job flags");
   if (out->flags & ~ORR_WIRE_JOB_ALL_FLAGS)
-    reader_fail (&r, "Malformed job: unknown flags");
+    reader_fail (&r, _("Malformed job: unknown flags"));
   out->partition_by = get_strv (&r, "partition column");
   out->order_by = get_strv (&r, "order column");
   out->rows_per_read = get_u64 (&r, "rows per read");
@@ -626,18 +627,18 @@ orr_wire_decode_fork (GBytes *payload, OrrWireFork *out, GError **error)
   reader_init (&r, payload);
   out->flags = get_u32 (&r, "sandbox flags");
   if (out->flags & ~ORR_WIRE_FORK_ALL_FLAGS)
-    reader_fail (&r, "Malformed fork request: unknown sandbox flags");
+    reader_fail (&r, _("Malformed fork request: unknown sandbox flags"));
   out->uid = get_u32 (&r, "worker uid");
   out->gid = get_u32 (&r, "worker gid");
   if ((out->flags & ORR_WIRE_FORK_IDENTITY) && (out->uid == 0 || out->gid == 0 ||
                                                 out->uid == G_MAXUINT32 || out->gid == G_MAXUINT32))
-    reader_fail (&r, "Malformed fork request: the worker identity cannot be root");
+    reader_fail (&r, _("Malformed fork request: the worker identity cannot be root"));
   out->memory_rlimit = get_u64 (&r, "memory limit");
   out->max_processes = get_u32 (&r, "process limit");
   out->tmp_size = get_u64 (&r, "/tmp size");
   n = get_u32 (&r, "CPU count");
   if (n > ORR_WIRE_MAX_CPUS)
-    reader_fail (&r, "Malformed fork request: too many CPUs");
+    reader_fail (&r, _("Malformed fork request: too many CPUs"));
   else if (r.error == NULL && r.len - r.pos < (gsize) n * 4)
     need (&r, (gsize) n * 4, "CPU list");
   if (r.error == NULL)
@@ -649,7 +650,7 @@ orr_wire_decode_fork (GBytes *payload, OrrWireFork *out, GError **error)
 
           if (cpu >= ORR_WIRE_MAX_CPUS)
             {
-              reader_fail (&r, "Malformed fork request: CPU number out of range");
+              reader_fail (&r, _("Malformed fork request: CPU number out of range"));
               break;
             }
           g_array_append_val (out->cpus, cpu);
@@ -657,10 +658,10 @@ orr_wire_decode_fork (GBytes *payload, OrrWireFork *out, GError **error)
     }
   out->job_dir = get_string (&r, "job directory");
   if (out->job_dir && out->job_dir[0] != '\0' && !is_sandbox_path (out->job_dir))
-    reader_fail (&r, "Malformed fork request: the job directory is not a plain absolute path");
+    reader_fail (&r, _("Malformed fork request: the job directory is not a plain absolute path"));
   n = get_u32 (&r, "hidden path count");
   if (n > ORR_WIRE_MAX_HIDDEN)
-    reader_fail (&r, "Malformed fork request: too many hidden paths");
+    reader_fail (&r, _("Malformed fork request: too many hidden paths"));
   if (r.error == NULL)
     {
       out->hidden = g_ptr_array_new_with_free_func (g_free);
@@ -669,7 +670,7 @@ orr_wire_decode_fork (GBytes *payload, OrrWireFork *out, GError **error)
           char *path = get_string (&r, "hidden path");
 
           if (path && !is_sandbox_path (path))
-            reader_fail (&r, "Malformed fork request: a hidden path is not a plain absolute path");
+            reader_fail (&r, _("Malformed fork request: a hidden path is not a plain absolute path"));
           if (path)
             g_ptr_array_add (out->hidden, path);
         }
@@ -710,7 +711,7 @@ orr_wire_decode_schema (GBytes *payload, GError **error)
   reader_init (&r, payload);
   n = get_u32 (&r, "column count");
   if (n > ORR_WIRE_MAX_COLUMNS)
-    reader_fail (&r, "Malformed schema: too many columns");
+    reader_fail (&r, _("Malformed schema: too many columns"));
   for (guint i = 0; i < n && r.error == NULL; i++)
     {
       g_autofree char *name = get_string (&r, "column name");
@@ -721,9 +722,9 @@ orr_wire_decode_schema (GBytes *payload, GError **error)
       if (r.error)
         break;
       if (type == ORR_DATA_TYPE_INVALID || type > ORR_DATA_TYPE_LAST)
-        reader_fail (&r, "Malformed schema: unknown column type");
+        reader_fail (&r, _("Malformed schema: unknown column type"));
       else if (precision < 0 || precision > 38 || scale < 0 || scale > precision)
-        reader_fail (&r, "Malformed schema: impossible precision or scale");
+        reader_fail (&r, _("Malformed schema: impossible precision or scale"));
       else
         orr_schema_add_field (schema, name, type, precision, scale);
     }
@@ -763,9 +764,9 @@ orr_wire_decode_batch (GBytes *payload, OrrWireBatch *out, GError **error)
   out->size = get_u64 (&r, "batch size");
   out->n_columns = get_u32 (&r, "column count");
   if (out->n_columns > ORR_WIRE_MAX_COLUMNS)
-    reader_fail (&r, "Malformed batch: too many columns");
+    reader_fail (&r, _("Malformed batch: too many columns"));
   else if (r.error == NULL && r.len - r.pos != (gsize) out->n_columns * 48)
-    reader_fail (&r, "Malformed batch: column descriptors do not match the column count");
+    reader_fail (&r, _("Malformed batch: column descriptors do not match the column count"));
   if (r.error == NULL)
     {
       out->descs = g_new0 (OrrBufferDesc, MAX (out->n_columns, 1));
@@ -990,30 +991,30 @@ orr_wire_parse_header (const guint8  header[ORR_WIRE_HEADER_SIZE],
 
   if (magic != ORR_WIRE_MAGIC)
     {
-      g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, "Malformed frame: bad magic number");
+      g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, _("Malformed frame: bad magic number"));
       return FALSE;
     }
   if (version != ORR_WIRE_VERSION)
     {
       g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL,
-                   "Wire protocol version %u is not the expected version %u",
+                   _("Wire protocol version %u is not the expected version %u"),
                    version, ORR_WIRE_VERSION);
       return FALSE;
     }
   if (!known_type (t))
     {
-      g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, "Malformed frame: unknown message type %u", t);
+      g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, _("Malformed frame: unknown message type %u"), t);
       return FALSE;
     }
   if (len > ORR_WIRE_MAX_PAYLOAD)
     {
       g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL,
-                   "Malformed frame: payload of %u bytes exceeds the limit", len);
+                   _("Malformed frame: payload of %u bytes exceeds the limit"), len);
       return FALSE;
     }
   if (fds > 1)
     {
-      g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, "Malformed frame: %u descriptors", fds);
+      g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, _("Malformed frame: %u descriptors"), fds);
       return FALSE;
     }
   *type = t;
@@ -1060,7 +1061,7 @@ orr_wire_send (int          sock,
   if (len > ORR_WIRE_MAX_PAYLOAD)
     {
       g_set_error (error, ORR_ERROR, ORR_ERROR_LIMIT,
-                   "Message of %" G_GSIZE_FORMAT " bytes exceeds the wire limit", len);
+                   _("Message of %zu bytes exceeds the wire limit"), len);
       return FALSE;
     }
   build_header (header, type, len, fd >= 0 ? 1 : 0);
@@ -1114,7 +1115,7 @@ orr_wire_send (int          sock,
           if (errsv == EINTR)
             continue;
           g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE,
-                       "Cannot write to the satellite channel: %s", g_strerror (errsv));
+                       _("Cannot write to the satellite channel: %s"), g_strerror (errsv));
           return FALSE;
         }
       first = FALSE;
@@ -1158,7 +1159,7 @@ read_full (int       sock,
           if (errsv == EINTR)
             continue;
           g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE,
-                       "Cannot read from the satellite channel: %s", g_strerror (errsv));
+                       _("Cannot read from the satellite channel: %s"), g_strerror (errsv));
           return FALSE;
         }
       if (fd_out)
@@ -1183,10 +1184,10 @@ read_full (int       sock,
       if (n == 0)
         {
           if (at_start && got == 0)
-            g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, "The satellite channel was closed");
+            g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, _("The satellite channel was closed"));
           else
             g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL,
-                         "Truncated frame: the channel closed after %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes",
+                         _("Truncated frame: the channel closed after %zu of %zu bytes"),
                          got, len);
           return FALSE;
         }
@@ -1219,7 +1220,7 @@ orr_wire_recv (int      sock,
   if ((n_fds == 1) != (msg->fd >= 0))
     {
       g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL,
-                   "Malformed frame: %u descriptor(s) announced, %s received",
+                   _("Malformed frame: %u descriptor(s) announced, %s received"),
                    n_fds, msg->fd >= 0 ? "one" : "none");
       return NULL;
     }
@@ -1238,14 +1239,14 @@ orr_wire_parse_frame (const guint8 *data,
 
   if (len < ORR_WIRE_HEADER_SIZE)
     {
-      g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, "Truncated frame header");
+      g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, _("Truncated frame header"));
       return NULL;
     }
   if (!orr_wire_parse_header (data, &type, &payload_len, &n_fds, error))
     return NULL;
   if (len - ORR_WIRE_HEADER_SIZE < payload_len)
     {
-      g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, "Truncated frame payload");
+      g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, _("Truncated frame payload"));
       return NULL;
     }
   msg = g_new0 (OrrWireMessage, 1);

@@ -234,6 +234,13 @@ orr_monitor_job_get_user (OrrMonitorJob *self)
   return self->record->user;
 }
 
+guint
+orr_monitor_job_get_uid (OrrMonitorJob *self)
+{
+  g_return_val_if_fail (ORR_IS_MONITOR_JOB (self), 0);
+  return self->record->uid;
+}
+
 const char *
 orr_monitor_job_get_principal (OrrMonitorJob *self)
 {

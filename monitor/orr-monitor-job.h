@@ -48,6 +48,8 @@ int               orr_monitor_job_get_engine_pid     (OrrMonitorJob *self);
 int               orr_monitor_job_get_satellite_pid  (OrrMonitorJob *self);
 /* The engine's OS user; the database principal once admission knows it. */
 const char       *orr_monitor_job_get_user           (OrrMonitorJob *self);
+/* The engine's OS user id: who, with root, may cancel the job. */
+guint             orr_monitor_job_get_uid            (OrrMonitorJob *self);
 const char       *orr_monitor_job_get_principal      (OrrMonitorJob *self);
 /* NULL until the job is admitted into a pool. */
 const char       *orr_monitor_job_get_pool           (OrrMonitorJob *self);

@@ -76,6 +76,7 @@ typedef struct {
   gboolean seen;
   gboolean fresh;              /* read since the last pass applied it */
   gboolean cleanup_tried;
+  gboolean dismissed;          /* its finished job was dismissed: not to come back */
   OrrRegistryValidity validity;
   gint64 checked;              /* when validity was found (monotonic) */
 } FileState;
@@ -606,6 +607,8 @@ apply_registry (OrrMonitor *self, gint64 now, Events *ev)
           cleanup_stale (self, name, fs);
           continue;
         }
+      if (job == NULL && fs->dismissed)
+        continue;
       if (job == NULL)
         job = add_job (self, fs->record, ev);
       else if (fs->fresh && !job->finished && _orr_monitor_job_set_record (job, orr_registry_record_copy (fs->record)))
@@ -821,6 +824,7 @@ orr_monitor_dismiss_job (OrrMonitor    *self,
                          OrrMonitorJob *job)
 {
   g_autoptr(OrrMonitorJob) keep = NULL;
+  FileState *fs;
 
   g_return_if_fail (ORR_IS_MONITOR (self));
   g_return_if_fail (ORR_IS_MONITOR_JOB (job));
@@ -828,6 +832,10 @@ orr_monitor_dismiss_job (OrrMonitor    *self,
   if (!job->finished || g_hash_table_lookup (self->jobs, job->key) != job)
     return;
   keep = g_object_ref (job);
+  /* Its entry lingers a few seconds after the end: not read as a new job. */
+  fs = g_hash_table_lookup (self->files, job->key);
+  if (fs != NULL)
+    fs->dismissed = TRUE;
   g_hash_table_remove (self->jobs, job->key);
   g_ptr_array_remove (self->order, job);
   g_signal_emit (self, signals[JOB_REMOVED], 0, job);

@@ -3,8 +3,13 @@
 
 #include "config.h"
 
+#include <pwd.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
 
@@ -17,11 +22,13 @@
 #include "orr-jobs-page.h"
 #include "orr-pool-dialog.h"
 #include "orr-pools-page.h"
+#include "orr-registry.h"
 #include "orr-keyring.h"
 #include "orr-script-page.h"
 #include "orr-security-page.h"
 #include "orr-server-page.h"
 #include "orr-application.h"
+#include "orr-ui-util.h"
 #include "orr-window.h"
 
 /* Generous: the first job of a process starts the satellite zygote, and the
@@ -1108,6 +1115,12 @@ pool_shows_running_job (Fixture *f)
   return strstr (gtk_label_get_text (POOLS (f, "processes_label")), "1 of 2") != NULL;
 }
 
+static gboolean
+pool_graph_has_points (Fixture *f)
+{
+  return orr_graph_get_n_points (POOLS (f, "cpu_graph")) >= 12;
+}
+
 static void
 test_pools_page (Fixture       *f,
                  gconstpointer  data)
@@ -1160,6 +1173,8 @@ test_pools_page (Fixture       *f,
   set_buffer_text (SCRIPT (f, "query_view"), "SELECT 1 AS x");
   orr_script_page_run (page (f, "script"));
   wait_for (f, pool_shows_running_job);
+  /* A few seconds of the pool's graphs, not a single sample. */
+  wait_for (f, pool_graph_has_points);
   save_screenshot (f, "pools");
   orr_script_page_cancel (page (f, "script"));
   wait_for (f, script_not_running);
@@ -1295,6 +1310,1126 @@ test_screenshots (Fixture       *f,
   save_screenshot (f, "jobs-log");
 }
 
+/* ------------------------------------------- jobs of other programs */
+
+/* `orrery run` (the built CLI, a process of its own) running a script that
+ * sleeps; NULL (and the test skipped) without the CLI. */
+static GSubprocess *
+spawn_cli_sleeper (const char *target,
+                   const char *marker)
+{
+  const char *cli = g_getenv ("ORRERY_CLI");
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *script = NULL;
+  GSubprocess *proc;
+
+  if (cli == NULL || *cli == '\0')
+    {
+      g_test_skip ("ORRERY_CLI is not set: no other process to run a job");
+      return NULL;
+    }
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  g_subprocess_launcher_setenv (launcher, "LANGUAGE", "C", TRUE);
+  script = g_strdup_printf ("# %s\nimport time\ntime.sleep(120)\n", marker);
+  /* It inherits this test's registry directory and XDG_DATA_HOME (the demo database). */
+  proc = g_subprocess_launcher_spawn (launcher, &error, cli, strchr (target, '=') ? "--connection" : "--dsn", target,
+                                      "run", "-e", script, NULL);
+  g_assert_no_error (error);
+  return proc;
+}
+
+/* The Jobs page's row of the job in "test-job-key" says "test-job-state". */
+static gboolean
+job_row_in_state (Fixture *f)
+{
+  GtkTreeModel *model = GTK_TREE_MODEL (JOBS (f, "jobs_store"));
+  const char *key = g_object_get_data (G_OBJECT (f->window), "test-job-key");
+  const char *wanted = g_object_get_data (G_OBJECT (f->window), "test-job-state");
+  GtkTreeIter iter;
+  gboolean valid;
+
+  for (valid = gtk_tree_model_get_iter_first (model, &iter); valid;
+       valid = gtk_tree_model_iter_next (model, &iter))
+    {
+      g_autofree char *row_key = NULL;
+      g_autofree char *state = NULL;
+
+      gtk_tree_model_get (model, &iter, 0, &row_key, 5, &state, -1);
+      if (g_strcmp0 (row_key, key) == 0)
+        return g_strcmp0 (state, wanted) == 0;
+    }
+  return FALSE;
+}
+
+static void
+wait_for_job_state (Fixture    *f,
+                    const char *key,
+                    const char *state)
+{
+  g_object_set_data_full (G_OBJECT (f->window), "test-job-key", g_strdup (key), g_free);
+  g_object_set_data_full (G_OBJECT (f->window), "test-job-state", g_strdup (state), g_free);
+  wait_for (f, job_row_in_state);
+}
+
+/* The job log's rows for the script with @marker, "principal|outcome\n" each. */
+static char *
+dup_logged (const char *target,
+            const char *marker)
+{
+  g_autoptr(OrrConnection) conn = orr_connection_new (target);
+  g_autoptr(OrrCursor) cursor = NULL;
+  g_autoptr(GString) rows = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *sql = NULL;
+  OrrBatch *batch;
+
+  orr_connection_open (conn, NULL, &error);
+  g_assert_no_error (error);
+  sql = g_strdup_printf ("SELECT principal, outcome FROM orrery_job_log WHERE script_text LIKE '%%%s%%'", marker);
+  cursor = orr_connection_execute (conn, sql, NULL, &error);
+  g_assert_no_error (error);
+  while ((batch = orr_cursor_fetch (cursor, FALSE, NULL, &error)) != NULL)
+    {
+      for (guint r = 0; r < orr_batch_get_n_rows (batch); r++)
+        {
+          g_autofree char *principal = orr_batch_format_value (batch, 0, r);
+          g_autofree char *outcome = orr_batch_format_value (batch, 1, r);
+
+          g_string_append_printf (rows, "%s|%s\n", principal, outcome);
+        }
+      orr_batch_unref (batch);
+    }
+  g_assert_no_error (error);
+  return g_string_free (g_steal_pointer (&rows), FALSE);
+}
+
+static void
+test_jobs_cancel_other_process (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autofree char *target = dup_test_target ();
+  g_autofree char *marker = g_strdup_printf ("console-cancel-%u", g_random_int ());
+  g_autofree char *key = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *logged = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *tooltip = NULL;
+  g_autoptr(GSubprocess) cli = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A job that another program (orrery run) runs is cancelled with the Jobs page's Cancel: the "
+                  "request goes through the host's job registry, the job ends cancelled, the job log says so");
+  if (skip_without_display ())
+    return;
+  cli = spawn_cli_sleeper (target, marker);
+  if (cli == NULL)
+    return;
+  key = g_strdup_printf ("%s-1", g_subprocess_get_identifier (cli));
+
+  show_page (f, "jobs");
+  wait_for_job_state (f, key, "Running");
+  g_assert_true (orr_jobs_page_select_job (page (f, "jobs"), key));
+  g_assert_true (gtk_widget_get_sensitive (JOBS (f, "cancel_button")));
+  tooltip = gtk_widget_get_tooltip_text (JOBS (f, "cancel_button"));
+  g_assert_nonnull (strstr (tooltip, "Ask the Orrery program that runs this job"));
+
+  gtk_button_clicked (JOBS (f, "cancel_button"));
+  wait_for_job_state (f, key, "Cancelled");
+  g_assert_false (orr_info_bar_is_shown (JOBS (f, "info_bar")));
+  g_assert_false (gtk_widget_get_sensitive (JOBS (f, "cancel_button")));
+  g_subprocess_communicate_utf8 (cli, NULL, NULL, NULL, &err, &error);
+  g_assert_no_error (error);
+  g_test_message ("orrery run said:\n%s", err);
+  g_assert_cmpint (g_subprocess_get_exit_status (cli), ==, 1);
+  g_assert_nonnull (strstr (err, "Cancel requested by the user"));
+  /* Written by the job's own program, under its own principal. */
+  logged = dup_logged (target, marker);
+  expected = g_strdup_printf ("%s|cancelled\n", g_get_user_name ());
+  g_assert_cmpstr (logged, ==, expected);
+  wait_until_idle (f);
+}
+
+/* A user of this host who is neither root nor nobody (the console's user
+ * in the test below): daemon, else bin. */
+static uid_t
+other_user_uid (void)
+{
+  struct passwd *pw = getpwnam ("daemon");
+
+  if (pw == NULL)
+    pw = getpwnam ("bin");
+  g_assert_nonnull (pw);
+  g_assert_cmpint (pw->pw_uid, !=, 0);
+  return pw->pw_uid;
+}
+
+static void
+test_jobs_cancel_not_permitted (Fixture       *f,
+                                gconstpointer  data)
+{
+  static const char * const as_nobody[] = {
+    "/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+    "/bin/sh", "-c", "sleep 120 & wait", NULL
+  };
+  g_autoptr(OrrRegistryRecord) record = orr_registry_record_new ();
+  g_autoptr(GSubprocess) sleeper = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = orr_registry_dup_dir ();
+  g_autofree char *path = NULL;
+  g_autofree char *tooltip = NULL;
+  struct passwd *nobody;
+  gint64 deadline;
+
+  g_test_summary ("A job of another OS user: Cancel is insensitive, and its tooltip says who may cancel it");
+  if (skip_without_display ())
+    return;
+  if (geteuid () != 0)
+    {
+      g_test_skip ("not root: no process of another user to stand for that user's Orrery program");
+      return;
+    }
+  nobody = getpwnam ("nobody");
+  if (nobody == NULL || !g_file_test (as_nobody[0], G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("setpriv (util-linux) or the user nobody is missing");
+      return;
+    }
+
+  /* nobody's program, and its job's entry in the registry as that program
+   * would write it (the monitor believes it: nobody's file, nobody's
+   * process). */
+  sleeper = g_subprocess_newv (as_nobody, G_SUBPROCESS_FLAGS_NONE, &error);
+  g_assert_no_error (error);
+  record->engine_pid = atoi (g_subprocess_get_identifier (sleeper));
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  /* setpriv execs sleep: the same process, nobody's once it changed. */
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autofree char *proc = g_strdup_printf ("/proc/%d", record->engine_pid);
+      struct stat st;
+
+      if (stat (proc, &st) == 0 && st.st_uid == nobody->pw_uid)
+        break;
+      g_usleep (10 * 1000);
+    }
+  record->engine_start = orr_process_get_start_time (record->engine_pid);
+  record->job_id = 1;
+  record->key = g_strdup_printf ("%d-1", record->engine_pid);
+  record->uid = nobody->pw_uid;
+  record->user = g_strdup ("nobody");
+  record->state = ORR_JOB_RUNNING;
+  record->submitted_at = g_get_real_time ();
+  record->started_at = record->submitted_at;
+  /* Its "satellite": the shell's child, as a satellite is the engine's. */
+  while (record->satellite_pid == 0 && g_get_monotonic_time () < deadline)
+    {
+      g_autofree char *children_path = g_strdup_printf ("/proc/%d/task/%d/children", record->engine_pid,
+                                                        record->engine_pid);
+      g_autofree char *children = NULL;
+
+      if (g_file_get_contents (children_path, &children, NULL, NULL))
+        record->satellite_pid = atoi (children);
+      if (record->satellite_pid == 0)
+        g_usleep (10 * 1000);
+    }
+  g_assert_cmpint (record->satellite_pid, >, 0);
+  record->satellite_start = orr_process_get_start_time (record->satellite_pid);
+  record->limits = orr_limits_new ("default");
+  record->script = g_strdup ("import time; time.sleep(120)");
+  g_assert_true (orr_registry_ensure_dir (dir, &error));
+  g_assert_no_error (error);
+  g_assert_true (orr_registry_write (dir, record, &error));
+  g_assert_no_error (error);
+  path = g_build_filename (dir, record->key, NULL);
+  g_assert_cmpint (chown (path, nobody->pw_uid, nobody->pw_gid), ==, 0);
+
+  show_page (f, "jobs");
+  wait_for_job_state (f, record->key, "Running");
+  g_assert_true (orr_jobs_page_select_job (page (f, "jobs"), record->key));
+  wait_for (f, graphs_have_points);
+  /* Root may cancel anyone's job: the console of an ordinary user is this
+   * one with another effective user — a user who is not nobody (the
+   * registry stays readable to it: the test's directory is opened up). */
+  g_assert_cmpint (chmod (tmp_dir, 0711), ==, 0);
+  gtk_tree_selection_unselect_all (gtk_tree_view_get_selection (JOBS (f, "jobs_view")));
+  g_assert_cmpint (seteuid (other_user_uid ()), ==, 0);
+  g_assert_true (orr_jobs_page_select_job (page (f, "jobs"), record->key));
+  g_assert_false (gtk_widget_get_sensitive (JOBS (f, "cancel_button")));
+  tooltip = gtk_widget_get_tooltip_text (JOBS (f, "cancel_button"));
+  g_test_message ("tooltip: %s", tooltip);
+  g_assert_nonnull (strstr (tooltip, "Not permitted"));
+  g_assert_nonnull (strstr (tooltip, "“nobody”"));
+  g_assert_cmpint (seteuid (0), ==, 0);
+  g_assert_cmpint (chmod (tmp_dir, 0700), ==, 0);
+  /* The page keeps what it decided until the selection or the job changes
+   * (neither does while the screenshot is taken, as the check after it shows). */
+  save_screenshot (f, "jobs-not-permitted");
+  g_assert_false (gtk_widget_get_sensitive (JOBS (f, "cancel_button")));
+
+  kill (record->satellite_pid, SIGKILL);
+  g_subprocess_force_exit (sleeper);
+  g_subprocess_wait (sleeper, NULL, NULL);
+  g_unlink (path);
+}
+
+/* ------------------------------------- PostgreSQL: analysts and the DBA */
+
+#define UI_ANALYST "orr_ui_analyst"
+#define UI_OUTSIDER "orr_ui_outsider"
+#define UI_ROLE "orr_ui_scientists"
+#define UI_POOL "orr_ui_dba_pool"
+
+/* The superuser's connection to the test server, NULL (test skipped)
+ * without one. */
+static OrrConnection *
+pg_admin_or_skip (void)
+{
+  const char *dsn = g_getenv ("ORRERY_TEST_PG_DSN");
+  g_autoptr(OrrConnection) conn = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (dsn == NULL || *dsn == '\0')
+    {
+      g_test_skip ("ORRERY_TEST_PG_DSN is not set: run the suite with tools/test.sh");
+      return NULL;
+    }
+  conn = orr_connection_new (dsn);
+  orr_connection_open (conn, NULL, &error);
+  g_assert_no_error (error);
+  return g_steal_pointer (&conn);
+}
+
+static void
+pg_exec (OrrConnection *conn,
+         const char    *sql)
+{
+  g_autoptr(GError) error = NULL;
+
+  orr_connection_execute_update (conn, sql, NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* Fresh logins for the console tests: an analyst, granted through a role,
+ * and an outsider, granted nothing. */
+static void
+pg_setup_roles (OrrConnection *admin)
+{
+  g_autoptr(OrrCatalog) catalog = orr_catalog_new (admin);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (orr_catalog_enable (catalog, &error));
+  g_assert_no_error (error);
+  orr_catalog_drop_pool (catalog, UI_POOL, NULL);
+  orr_catalog_revoke (catalog, UI_ROLE, NULL);
+  orr_catalog_revoke (catalog, UI_ANALYST, NULL);
+  pg_exec (admin, "DO $$BEGIN"
+                  " IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" UI_ANALYST "') THEN"
+                  "   DROP OWNED BY " UI_ANALYST "; DROP ROLE " UI_ANALYST "; END IF;"
+                  " IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" UI_OUTSIDER "') THEN"
+                  "   DROP OWNED BY " UI_OUTSIDER "; DROP ROLE " UI_OUTSIDER "; END IF;"
+                  " IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" UI_ROLE "') THEN DROP ROLE " UI_ROLE "; END IF;"
+                  " END$$");
+  pg_exec (admin, "CREATE ROLE " UI_ROLE " NOLOGIN");
+  pg_exec (admin, "CREATE ROLE " UI_ANALYST " LOGIN PASSWORD 'ui-analyst-pw' IN ROLE " UI_ROLE);
+  pg_exec (admin, "CREATE ROLE " UI_OUTSIDER " LOGIN PASSWORD 'ui-outsider-pw'");
+}
+
+/* The first widget of @type under @widget that @match accepts. */
+typedef gboolean (*WidgetMatch) (GtkWidget *widget, gconstpointer data);
+
+static GtkWidget *
+find_widget (GtkWidget     *widget,
+             GType          type,
+             WidgetMatch    match,
+             gconstpointer  data)
+{
+  g_autoptr(GList) children = NULL;
+
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type) && (match == NULL || match (widget, data)))
+    return widget;
+  if (!GTK_IS_CONTAINER (widget))
+    return NULL;
+  children = gtk_container_get_children (GTK_CONTAINER (widget));
+  for (GList *l = children; l != NULL; l = l->next)
+    {
+      GtkWidget *found = find_widget (l->data, type, match, data);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+has_action (GtkWidget *widget, gconstpointer data)
+{
+  return g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)), data) == 0;
+}
+
+static gboolean
+has_label (GtkWidget *widget, gconstpointer data)
+{
+  return g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), data) == 0;
+}
+
+static gboolean
+shows_model (GtkWidget *widget, gconstpointer data)
+{
+  return gtk_tree_view_get_model (GTK_TREE_VIEW (widget)) == data;
+}
+
+/* The Connect page's Connect button, clicked with these fields. */
+static void
+click_connect (Fixture    *f,
+               const char *target,
+               const char *user,
+               const char *password)
+{
+  GtkWidget *button = find_widget (page (f, "connect"), GTK_TYPE_BUTTON, has_action, "win.connect");
+
+  g_assert_nonnull (button);
+  show_page (f, "connect");
+  gtk_entry_set_text (CONNECT (f, "target_entry"), target);
+  gtk_entry_set_text (CONNECT (f, "user_entry"), user);
+  gtk_entry_set_text (CONNECT (f, "password_entry"), password);
+  g_assert_true (gtk_widget_is_sensitive (button));
+  gtk_button_clicked (GTK_BUTTON (button));
+  wait_until_idle (f);
+  g_assert_false (orr_info_bar_is_shown (CONNECT (f, "info_bar")));
+  g_assert_nonnull (orr_window_get_session (f->window));
+}
+
+/* The row of @principal on the Security page; FALSE if it is not listed. */
+static gboolean
+find_principal (Fixture     *f,
+                const char  *principal,
+                GtkTreeIter *iter)
+{
+  GtkTreeModel *model = GTK_TREE_MODEL (SECURITY (f, "permissions_store"));
+  gboolean valid;
+
+  for (valid = gtk_tree_model_get_iter_first (model, iter); valid;
+       valid = gtk_tree_model_iter_next (model, iter))
+    {
+      g_autofree char *name = NULL;
+
+      gtk_tree_model_get (model, iter, 0, &name, -1);
+      if (g_strcmp0 (name, principal) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+test_pg_analyst (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(OrrConnection) admin = pg_admin_or_skip ();
+  g_autoptr(OrrCatalog) catalog = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *messages = NULL;
+  GtkTreeModel *permissions;
+  GtkTreeIter iter;
+  gboolean valid;
+  guint n_rows = 0;
+  const char *text;
+
+  g_test_summary ("Logged in as a PostgreSQL analyst (not an administrator): the Server switch, the Security "
+                  "toggles and the Pools buttons are insensitive with the reason shown; a script runs when the "
+                  "analyst's role is granted, and without a grant the Script page says why");
+  if (skip_without_display () || admin == NULL)
+    return;
+  pg_setup_roles (admin);
+  catalog = orr_catalog_new (admin);
+  g_assert_true (orr_catalog_grant (catalog, UI_ROLE, &error));
+  g_assert_no_error (error);
+
+  click_connect (f, g_getenv ("ORRERY_TEST_PG_DSN"), UI_ANALYST, "ui-analyst-pw");
+
+  show_page (f, "server");
+  wait_until_idle (f);
+  g_assert_cmpstr (gtk_label_get_text (SERVER (f, "principal_label")), ==, UI_ANALYST);
+  g_assert_false (gtk_widget_get_sensitive (SERVER (f, "enabled_switch")));
+  g_assert_true (gtk_switch_get_active (SERVER (f, "enabled_switch")));
+  g_assert_true (gtk_widget_get_visible (SERVER (f, "switch_reason")));
+  text = gtk_label_get_text (SERVER (f, "switch_reason"));
+  g_assert_nonnull (strstr (text, "Only an administrator of the database can turn external scripts on or off"));
+  g_assert_nonnull (strstr (text, UI_ANALYST));
+  save_screenshot (f, "server-analyst");
+
+  show_page (f, "security");
+  g_action_group_activate_action (G_ACTION_GROUP (f->window), "refresh", NULL);
+  wait_until_idle (f);
+  g_assert_false (orr_info_bar_is_shown (SECURITY (f, "info_bar")));
+  text = gtk_label_get_text (SECURITY (f, "explain_label"));
+  g_assert_nonnull (strstr (text, "Read-only"));
+  g_assert_nonnull (strstr (text, UI_ANALYST));
+  permissions = GTK_TREE_MODEL (SECURITY (f, "permissions_store"));
+  /* The toggles' "activatable" and "sensitive" come from this column. */
+  for (valid = gtk_tree_model_get_iter_first (permissions, &iter); valid;
+       valid = gtk_tree_model_iter_next (permissions, &iter))
+    {
+      gboolean changeable = TRUE;
+
+      gtk_tree_model_get (permissions, &iter, 4, &changeable, -1);
+      g_assert_false (changeable);
+      n_rows++;
+    }
+  g_assert_cmpuint (n_rows, >=, 1);
+  g_assert_true (find_principal (f, UI_ANALYST, &iter));
+  {
+    g_autofree char *may_run = NULL;
+
+    gtk_tree_model_get (permissions, &iter, 2, &may_run, -1);
+    g_assert_cmpstr (may_run, ==, "Yes, through " UI_ROLE);
+  }
+  /* A click on the toggle does nothing. */
+  g_assert_false (orr_security_page_toggle_grant (page (f, "security"), UI_ANALYST));
+  save_screenshot (f, "security-analyst");
+
+  show_page (f, "pools");
+  g_action_group_activate_action (G_ACTION_GROUP (f->window), "refresh", NULL);
+  wait_until_idle (f);
+  g_assert_false (orr_info_bar_is_shown (POOLS (f, "info_bar")));
+  g_assert_nonnull (strstr (gtk_label_get_text (POOLS (f, "explain_label")), "Read-only"));
+  g_assert_false (gtk_widget_get_sensitive (POOLS (f, "new_button")));
+  g_assert_true (orr_pools_page_select_pool (page (f, "pools"), "default"));
+  g_assert_false (gtk_widget_get_sensitive (POOLS (f, "edit_button")));
+  g_assert_false (gtk_widget_get_sensitive (POOLS (f, "drop_button")));
+  save_screenshot (f, "pools-analyst");
+
+  /* Granted through the role: the script runs. */
+  show_page (f, "script");
+  set_buffer_text (SCRIPT (f, "script_view"), "OutputDataSet = InputDataSet\n");
+  set_buffer_text (SCRIPT (f, "query_view"), "SELECT current_user AS who");
+  gtk_button_clicked (SCRIPT (f, "run_button"));
+  wait_until_idle (f);
+  g_assert_false (orr_info_bar_is_shown (SCRIPT (f, "info_bar")));
+  g_assert_true (orr_script_page_has_results (page (f, "script")));
+
+  /* The outsider is granted nothing: the error is on the Script page, in view. */
+  click_connect (f, g_getenv ("ORRERY_TEST_PG_DSN"), UI_OUTSIDER, "ui-outsider-pw");
+  show_page (f, "script");
+  gtk_button_clicked (SCRIPT (f, "run_button"));
+  wait_until_idle (f);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (window_child (f, "stack")), ==, "script");
+  g_assert_true (orr_info_bar_is_shown (SCRIPT (f, "info_bar")));
+  text = orr_info_bar_get_text (SCRIPT (f, "info_bar"));
+  g_test_message ("outsider: %s", text);
+  g_assert_nonnull (strstr (text, "“" UI_OUTSIDER "” does not have the EXECUTE ANY EXTERNAL SCRIPT permission"));
+  g_assert_nonnull (strstr (text, "orrery grant " UI_OUTSIDER));
+  g_assert_false (orr_script_page_has_results (page (f, "script")));
+  save_screenshot (f, "script-not-granted");
+}
+
+static gboolean
+pool_dialog_open (Fixture *f)
+{
+  g_autoptr(GList) toplevels = gtk_window_list_toplevels ();
+
+  for (GList *l = toplevels; l != NULL; l = l->next)
+    if (ORR_IS_POOL_DIALOG (l->data) && gtk_widget_get_visible (l->data))
+      {
+        g_object_set_data (G_OBJECT (f->window), "test-dialog", l->data);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static GObject *
+dialog_child (OrrPoolDialog *dialog,
+              const char    *name)
+{
+  GObject *object = gtk_widget_get_template_child (GTK_WIDGET (dialog), ORR_TYPE_POOL_DIALOG, name);
+
+  g_assert_nonnull (object);
+  return object;
+}
+
+static gboolean
+job_running_with_graph (Fixture *f)
+{
+  /* Five seconds of samples at 4 Hz: a graph, not a dot. */
+  return orr_graph_get_n_points (JOBS (f, "cpu_graph")) >= 20 &&
+         orr_graph_get_n_points (JOBS (f, "memory_graph")) >= 20;
+}
+
+static gboolean
+switch_turned_on (Fixture *f)
+{
+  return gtk_switch_get_active (SERVER (f, "enabled_switch"));
+}
+
+static gboolean
+job_listed (Fixture *f)
+{
+  return job_listed_running (f);
+}
+
+static void
+test_pg_dba_flow (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(OrrConnection) admin = pg_admin_or_skip ();
+  g_autoptr(OrrCatalog) catalog = NULL;
+  g_autoptr(OrrLimits) pool = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkCellRenderer *toggle = NULL;
+  GtkWidget *permissions_view;
+  GtkWidget *clear;
+  GtkTreeIter iter;
+  gboolean granted = TRUE;
+  OrrPoolDialog *dialog;
+  GtkTreeModel *jobs;
+  GtkTreePath *path;
+  g_autofree char *path_text = NULL;
+  g_autofree char *state = NULL;
+
+  g_test_summary ("The DBA's flow with the mouse alone, on PostgreSQL: Connect, turn external scripts on with "
+                  "the Server switch, grant a role with its Security toggle, create a pool in the dialog, run a "
+                  "script with Run and watch its graphs on the Jobs page while it runs");
+  if (skip_without_display () || admin == NULL)
+    return;
+  pg_setup_roles (admin);
+  catalog = orr_catalog_new (admin);
+  g_assert_true (orr_catalog_disable (catalog, &error));
+  g_assert_no_error (error);
+
+  /* Connect (the DSN's own administrator login). */
+  click_connect (f, g_getenv ("ORRERY_TEST_PG_DSN"), "", "");
+
+  /* Server: the switch is off; a click turns it on. */
+  show_page (f, "server");
+  wait_until_idle (f);
+  g_assert_true (gtk_widget_get_sensitive (SERVER (f, "enabled_switch")));
+  g_assert_false (gtk_switch_get_active (SERVER (f, "enabled_switch")));
+  gtk_widget_activate (SERVER (f, "enabled_switch"));
+  /* The switch slides over first (an animation), then the page acts. */
+  wait_for (f, switch_turned_on);
+  wait_until_idle (f);
+  g_assert_false (orr_info_bar_is_shown (SERVER (f, "info_bar")));
+  g_assert_true (gtk_switch_get_state (SERVER (f, "enabled_switch")));
+  g_assert_true (orr_catalog_is_enabled (catalog, &error));
+  g_assert_no_error (error);
+
+  /* Security: tick the role's Granted box. */
+  show_page (f, "security");
+  g_action_group_activate_action (G_ACTION_GROUP (f->window), "refresh", NULL);
+  wait_until_idle (f);
+  g_assert_true (find_principal (f, UI_ROLE, &iter));
+  gtk_tree_model_get (GTK_TREE_MODEL (SECURITY (f, "permissions_store")), &iter, 3, &granted, -1);
+  g_assert_false (granted);
+  permissions_view = find_widget (page (f, "security"), GTK_TYPE_TREE_VIEW, shows_model, SECURITY (f, "permissions_store"));
+  g_assert_nonnull (permissions_view);
+  for (guint c = 0; toggle == NULL && c < gtk_tree_view_get_n_columns (GTK_TREE_VIEW (permissions_view)); c++)
+    {
+      g_autoptr(GList) cells = gtk_cell_layout_get_cells (GTK_CELL_LAYOUT (gtk_tree_view_get_column (GTK_TREE_VIEW (permissions_view), c)));
+
+      for (GList *l = cells; l != NULL; l = l->next)
+        if (GTK_IS_CELL_RENDERER_TOGGLE (l->data))
+          toggle = l->data;
+    }
+  g_assert_nonnull (toggle);
+  path = gtk_tree_model_get_path (GTK_TREE_MODEL (SECURITY (f, "permissions_store")), &iter);
+  path_text = gtk_tree_path_to_string (path);
+  gtk_tree_path_free (path);
+  /* What a click on the check box emits. */
+  g_signal_emit_by_name (toggle, "toggled", path_text);
+  wait_until_idle (f);
+  g_assert_false (orr_info_bar_is_shown (SECURITY (f, "info_bar")));
+  g_assert_true (principal_granted (catalog, UI_ROLE));
+  g_assert_true (find_principal (f, UI_ANALYST, &iter));
+  {
+    g_autofree char *may_run = NULL;
+
+    gtk_tree_model_get (GTK_TREE_MODEL (SECURITY (f, "permissions_store")), &iter, 2, &may_run, -1);
+    g_assert_cmpstr (may_run, ==, "Yes, through " UI_ROLE);
+  }
+  save_screenshot (f, "security-pg");
+
+  /* Pools: New…, a name and a process limit, Create. */
+  show_page (f, "pools");
+  g_action_group_activate_action (G_ACTION_GROUP (f->window), "refresh", NULL);
+  wait_until_idle (f);
+  g_assert_true (gtk_widget_get_sensitive (POOLS (f, "new_button")));
+  gtk_button_clicked (POOLS (f, "new_button"));
+  wait_for (f, pool_dialog_open);
+  dialog = g_object_get_data (G_OBJECT (f->window), "test-dialog");
+  gtk_entry_set_text (GTK_ENTRY (dialog_child (dialog, "name_entry")), UI_POOL);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (dialog_child (dialog, "processes_spin")), 3);
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (dialog_child (dialog, "ok_button"))));
+  gtk_button_clicked (GTK_BUTTON (dialog_child (dialog, "ok_button")));
+  wait_until_idle (f);
+  g_assert_false (orr_info_bar_is_shown (POOLS (f, "info_bar")));
+  pool = orr_catalog_get_pool (catalog, UI_POOL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (pool);
+  g_assert_cmpuint (pool->max_processes, ==, 3);
+  g_assert_true (store_has (GTK_TREE_MODEL (POOLS (f, "pools_store")), 0, UI_POOL));
+  save_screenshot (f, "pools-pg");
+
+  /* Script: Run. Then the Jobs page: select the job, its graphs fill while it runs. */
+  show_page (f, "script");
+  set_buffer_text (SCRIPT (f, "script_view"),
+                   "import time\n"
+                   "end = time.time() + 60\n"
+                   "while time.time() < end:\n"
+                   "    sum(range(10000))\n"
+                   "OutputDataSet = InputDataSet\n");
+  set_buffer_text (SCRIPT (f, "query_view"), "SELECT 1 AS x");
+  gtk_button_clicked (SCRIPT (f, "run_button"));
+  show_page (f, "jobs");
+  /* Only this run in the list: earlier tests' jobs go with Clear Finished. */
+  clear = find_widget (page (f, "jobs"), GTK_TYPE_BUTTON, has_label, "Clear _Finished");
+  g_assert_nonnull (clear);
+  gtk_button_clicked (GTK_BUTTON (clear));
+  wait_for (f, job_listed);
+  jobs = GTK_TREE_MODEL (JOBS (f, "jobs_store"));
+  g_assert_true (gtk_tree_model_get_iter_first (jobs, &iter));
+  do
+    {
+      g_autofree char *key = NULL;
+
+      gtk_tree_model_get (jobs, &iter, 0, &key, -1);
+      if (g_strcmp0 (key, g_object_get_data (G_OBJECT (f->window), "test-job-key")) == 0)
+        break;
+    }
+  while (gtk_tree_model_iter_next (jobs, &iter));
+  /* What a click on the row does. */
+  gtk_tree_selection_select_iter (gtk_tree_view_get_selection (JOBS (f, "jobs_view")), &iter);
+  wait_for (f, job_running_with_graph);
+  /* Seconds later, the cleared jobs have not come back (their entries linger). */
+  g_assert_cmpint (gtk_tree_model_iter_n_children (jobs, NULL), ==, 1);
+  gtk_tree_model_get (jobs, &iter, 5, &state, -1);
+  g_assert_cmpstr (state, ==, "Running");
+  g_assert_true (orr_script_page_is_running (page (f, "script")));
+  g_assert_nonnull (strstr (gtk_label_get_text (JOBS (f, "detail_label")), "Running"));
+  save_screenshot (f, "jobs-pg");
+
+  /* Done watching: the Script page's Cancel. */
+  show_page (f, "script");
+  gtk_button_clicked (SCRIPT (f, "cancel_button"));
+  wait_for (f, script_not_running);
+  wait_until_idle (f);
+  g_assert_true (orr_catalog_drop_pool (catalog, UI_POOL, &error));
+  g_assert_no_error (error);
+}
+
+/* ------------------------------------------------------------- French */
+
+/* The French run (test-console-fr, ORRERY_TEST_LANGUAGE=fr): the English
+ * msgids of the .mo the console reads, each with its translations (every
+ * context and plural form), to find text left in English on screen. */
+static GHashTable *french_msgids;
+
+static guint32
+mo_word (const char *data,
+         gsize       length,
+         gsize       offset,
+         gboolean    swap)
+{
+  guint32 word;
+
+  g_assert_cmpuint (offset + 4, <=, length);
+  memcpy (&word, data + offset, 4);
+  return swap ? GUINT32_SWAP_LE_BE (word) : word;
+}
+
+/* Reads the GNU .mo file @path: msgid (its context dropped) → translations. */
+static GHashTable *
+load_mo (const char *path)
+{
+  GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *data = NULL;
+  gsize length = 0;
+  guint32 magic, n, originals, translations, i;
+  gboolean swap;
+
+  g_file_get_contents (path, &data, &length, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (length, >=, 28);
+  memcpy (&magic, data, 4);
+  swap = magic != 0x950412de;
+  g_assert_cmphex (swap ? GUINT32_SWAP_LE_BE (magic) : magic, ==, 0x950412de);
+  n = mo_word (data, length, 8, swap);
+  originals = mo_word (data, length, 12, swap);
+  translations = mo_word (data, length, 16, swap);
+  for (i = 0; i < n; i++)
+    {
+      guint32 id_length = mo_word (data, length, originals + 8 * i, swap);
+      guint32 id_offset = mo_word (data, length, originals + 8 * i + 4, swap);
+      guint32 str_length = mo_word (data, length, translations + 8 * i, swap);
+      guint32 str_offset = mo_word (data, length, translations + 8 * i + 4, swap);
+      const char *id = data + id_offset;
+      const char *context_end;
+      const char *str;
+      GPtrArray *strs;
+
+      g_assert_cmpuint ((guint64) id_offset + id_length, <, length);
+      g_assert_cmpuint ((guint64) str_offset + str_length, <, length);
+      if (id_length == 0)
+        continue;  /* the header */
+      context_end = strchr (id, '\004');
+      if (context_end != NULL)
+        id = context_end + 1;
+      strs = g_hash_table_lookup (table, id);
+      if (strs == NULL)
+        {
+          strs = g_ptr_array_new_with_free_func (g_free);
+          g_hash_table_insert (table, g_strdup (id), strs);
+        }
+      /* Plural forms, one after the other, each ended by a NUL. */
+      for (str = data + str_offset; str < data + str_offset + str_length; str += strlen (str) + 1)
+        g_ptr_array_add (strs, g_strdup (str));
+    }
+  g_test_message ("%s: %u messages", path, n);
+  return table;
+}
+
+typedef struct {
+  GPtrArray  *english;  /* descriptions of the texts still in English */
+  GHashTable *seen;     /* "object text" already noted */
+  guint       n_texts;
+} FrenchCheck;
+
+/* Counts @text, and notes it when it is the English msgid of a message
+ * whose French differs: the widget was not translated at run time. */
+static void
+check_french_text (FrenchCheck *check,
+                   gpointer     object,
+                   const char  *what,
+                   const char  *text)
+{
+  g_autofree char *key = NULL;
+  GPtrArray *strs;
+  guint i;
+
+  if (text == NULL || *text == '\0')
+    return;
+  check->n_texts++;
+  strs = g_hash_table_lookup (french_msgids, text);
+  if (strs == NULL)
+    return;
+  for (i = 0; i < strs->len; i++)
+    if (g_str_equal (g_ptr_array_index (strs, i), text))
+      return;  /* the same word in French ("Script", "Pool") */
+  /* A label's text is also its accessible name: one note per object. */
+  key = g_strdup_printf ("%p %s", object, text);
+  if (!g_hash_table_add (check->seen, g_steal_pointer (&key)))
+    return;
+  g_ptr_array_add (check->english, g_strdup_printf ("%s %p %s: “%s” (in French: “%s”)",
+                                                    G_OBJECT_TYPE_NAME (object), object, what, text,
+                                                    (const char *) g_ptr_array_index (strs, 0)));
+}
+
+static void
+check_french_property (FrenchCheck *check,
+                       gpointer     object,
+                       const char  *property)
+{
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (object), property);
+  g_autofree char *text = NULL;
+
+  if (pspec == NULL || pspec->value_type != G_TYPE_STRING || !(pspec->flags & G_PARAM_READABLE))
+    return;
+  g_object_get (object, property, &text, NULL);
+  check_french_text (check, object, property, text);
+}
+
+static void
+check_french_menu (FrenchCheck *check,
+                   gpointer     owner,
+                   GMenuModel  *model)
+{
+  int i;
+
+  for (i = 0; i < g_menu_model_get_n_items (model); i++)
+    {
+      g_autoptr(GMenuLinkIter) links = g_menu_model_iterate_item_links (model, i);
+      g_autofree char *label = NULL;
+      GMenuModel *link;
+
+      if (g_menu_model_get_item_attribute (model, i, G_MENU_ATTRIBUTE_LABEL, "s", &label))
+        check_french_text (check, owner, "menu item", label);
+      while (g_menu_link_iter_get_next (links, NULL, &link))
+        {
+          check_french_menu (check, owner, link);
+          g_object_unref (link);
+        }
+    }
+}
+
+static void
+check_french_widget (GtkWidget *widget,
+                     gpointer   data)
+{
+  static const char * const properties[] = {
+    "label", "title", "subtitle", "placeholder-text", "tooltip-text", "tooltip-markup",
+    "text", "secondary-text",
+  };
+  FrenchCheck *check = data;
+  AtkObject *accessible = gtk_widget_get_accessible (widget);
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (properties); i++)
+    check_french_property (check, widget, properties[i]);
+  if (GTK_IS_LABEL (widget))
+    check_french_text (check, widget, "text", gtk_label_get_text (GTK_LABEL (widget)));
+  check_french_text (check, widget, "accessible name", atk_object_get_name (accessible));
+  check_french_text (check, widget, "accessible description", atk_object_get_description (accessible));
+  if (GTK_IS_TREE_VIEW (widget))
+    {
+      g_autoptr(GList) columns = gtk_tree_view_get_columns (GTK_TREE_VIEW (widget));
+      GList *l;
+
+      for (l = columns; l != NULL; l = l->next)
+        check_french_text (check, l->data, "column title", gtk_tree_view_column_get_title (l->data));
+    }
+  if (GTK_IS_COMBO_BOX_TEXT (widget))
+    {
+      GtkTreeModel *model = gtk_combo_box_get_model (GTK_COMBO_BOX (widget));
+      GtkTreeIter iter;
+      gboolean more;
+
+      for (more = gtk_tree_model_get_iter_first (model, &iter); more; more = gtk_tree_model_iter_next (model, &iter))
+        {
+          g_autofree char *text = NULL;
+
+          gtk_tree_model_get (model, &iter, 0, &text, -1);
+          check_french_text (check, widget, "combo box item", text);
+        }
+    }
+  if (GTK_IS_MENU_BUTTON (widget) && gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (widget)) != NULL)
+    check_french_menu (check, widget, gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (widget)));
+  if (GTK_IS_STACK (widget))
+    {
+      g_autoptr(GList) children = gtk_container_get_children (GTK_CONTAINER (widget));
+      GList *l;
+
+      for (l = children; l != NULL; l = l->next)
+        {
+          g_autofree char *title = NULL;
+
+          gtk_container_child_get (GTK_CONTAINER (widget), l->data, "title", &title, NULL);
+          check_french_text (check, l->data, "stack page title", title);
+        }
+    }
+  if (GTK_IS_CONTAINER (widget))
+    gtk_container_forall (GTK_CONTAINER (widget), check_french_widget, data);
+}
+
+/* The texts of @widget and everything in it still in English; fails the
+ * test, listing them, when there is any. Returns how many texts it read. */
+static guint
+assert_french (GtkWidget  *widget,
+               const char *where)
+{
+  FrenchCheck check = { g_ptr_array_new_with_free_func (g_free),
+                        g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL), 0 };
+  guint i;
+
+  check_french_widget (widget, &check);
+  for (i = 0; i < check.english->len; i++)
+    g_test_message ("%s: still in English: %s", where, (const char *) g_ptr_array_index (check.english, i));
+  g_test_message ("%s: %u texts, %u in English", where, check.n_texts, check.english->len);
+  g_assert_cmpuint (check.english->len, ==, 0);
+  g_ptr_array_unref (check.english);
+  g_hash_table_unref (check.seen);
+  return check.n_texts;
+}
+
+/* A screenshot of a toplevel other than the main window (a dialog). */
+static void
+save_toplevel_screenshot (GtkWidget  *toplevel,
+                          const char *name)
+{
+  GdkWindow *window = gtk_widget_get_window (toplevel);
+  g_autoptr(GdkPixbuf) pixbuf = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_test_build_filename (G_TEST_BUILT, "screenshots", NULL);
+  g_autofree char *file_name = g_strdup_printf ("%s.png", name);
+  g_autofree char *path = g_build_filename (dir, file_name, NULL);
+  gboolean settled = FALSE;
+  gboolean drawn = FALSE;
+  gboolean timed_out = FALSE;
+  guint timeout_id;
+  gulong draw_id;
+  cairo_surface_t *surface;
+  cairo_t *cr;
+
+  /* The theme's transitions end, then one more full paint. */
+  g_timeout_add (600, on_timeout, &settled);
+  while (!settled)
+    g_main_context_iteration (NULL, TRUE);
+  draw_id = g_signal_connect_after (toplevel, "draw", G_CALLBACK (on_draw), &drawn);
+  timeout_id = g_timeout_add_seconds (WAIT_SECONDS, on_timeout, &timed_out);
+  gtk_widget_queue_draw (toplevel);
+  while (!drawn && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (timed_out);
+  g_source_remove (timeout_id);
+  g_signal_handler_disconnect (toplevel, draw_id);
+  gdk_display_sync (gdk_display_get_default ());
+  g_assert_nonnull (window);
+  /* Painted offscreen: on a display without a compositor, what the X
+   * server holds of a new dialog may not be all painted yet. */
+  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, gdk_window_get_width (window),
+                                        gdk_window_get_height (window));
+  cr = cairo_create (surface);
+  gtk_widget_draw (toplevel, cr);
+  cairo_destroy (cr);
+  pixbuf = gdk_pixbuf_get_from_surface (surface, 0, 0, cairo_image_surface_get_width (surface),
+                                        cairo_image_surface_get_height (surface));
+  cairo_surface_destroy (surface);
+  g_assert_nonnull (pixbuf);
+  g_mkdir_with_parents (dir, 0755);
+  gdk_pixbuf_save (pixbuf, path, "png", &error, NULL);
+  g_assert_no_error (error);
+  g_test_message ("screenshot: %s", path);
+}
+
+static void
+test_french_checker (void)
+{
+  FrenchCheck check = { g_ptr_array_new_with_free_func (g_free),
+                        g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL), 0 };
+  GtkWidget *box;
+
+  g_test_summary ("The French check finds an English label, tooltip or column title, and passes French ones");
+  if (skip_without_display ())
+    {
+      g_ptr_array_unref (check.english);
+      g_hash_table_unref (check.seen);
+      return;
+    }
+  /* Whatever the catalog, these are msgids fr.po translates differently. */
+  g_assert_nonnull (g_hash_table_lookup (french_msgids, "Jobs on this host"));
+  g_assert_nonnull (g_hash_table_lookup (french_msgids, "Stop the selected job"));
+  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  g_object_ref_sink (box);
+  gtk_container_add (GTK_CONTAINER (box), gtk_label_new ("Jobs on this host"));
+  gtk_container_add (GTK_CONTAINER (box), gtk_label_new (_("Jobs on this host")));
+  gtk_widget_set_tooltip_text (box, "Stop the selected job");
+  check_french_widget (box, &check);
+  g_assert_cmpuint (check.english->len, ==, 2);
+  g_assert_nonnull (strstr (g_ptr_array_index (check.english, 0), "Stop the selected job"));
+  g_assert_nonnull (strstr (g_ptr_array_index (check.english, 1), "Jobs on this host"));
+  g_ptr_array_unref (check.english);
+  g_hash_table_unref (check.seen);
+  g_object_unref (box);
+}
+
+static void
+test_french_pages (Fixture       *f,
+                   gconstpointer  data)
+{
+  const struct { const char *name; const char *title; } pages[] = {
+    { "connect", "Connexion" },
+    { "server", "Serveur" },
+    { "security", "Sécurité" },
+    { "script", "Script" },
+    { "jobs", "Tâches" },
+    { "pools", "Pools" },
+  };
+  GtkStack *stack;
+  GtkWidget *dialog;
+  GtkWidget *overlay;
+  guint n_texts;
+  guint i;
+
+  g_test_summary ("Under LANGUAGE=fr the pages are in French: their titles, and no label, tooltip, "
+                  "column title, menu item or accessible name left in English; each page's screenshot "
+                  "is kept as a test artifact (screenshots/fr-*.png)");
+  if (skip_without_display ())
+    return;
+
+  set_buffer_text (SCRIPT (f, "script_view"),
+                   "print(InputDataSet.describe())\n"
+                   "OutputDataSet = InputDataSet.groupby('species', as_index=False).mean()\n");
+  run_script (f);
+  g_assert_cmpstr (gtk_button_get_label (SCRIPT (f, "run_button")), ==, "_Exécuter");
+
+  stack = window_child (f, "stack");
+  for (i = 0; i < G_N_ELEMENTS (pages); i++)
+    {
+      g_autofree char *title = NULL;
+      g_autofree char *shot = g_strdup_printf ("fr-%s", pages[i].name);
+
+      show_page (f, pages[i].name);
+      wait_until_idle (f);
+      gtk_container_child_get (GTK_CONTAINER (stack), gtk_stack_get_visible_child (stack), "title", &title, NULL);
+      g_assert_cmpstr (title, ==, pages[i].title);
+      save_screenshot (f, shot);
+      n_texts = assert_french (gtk_stack_get_visible_child (stack), pages[i].name);
+      g_assert_cmpuint (n_texts, >=, 10);
+    }
+
+  /* The tabs behind the first ones. */
+  show_page (f, "script");
+  gtk_notebook_set_current_page (SCRIPT (f, "notebook"), 1);
+  save_screenshot (f, "fr-script-messages");
+  gtk_notebook_set_current_page (SCRIPT (f, "notebook"), 2);
+  save_screenshot (f, "fr-script-history");
+  gtk_notebook_set_current_page (SCRIPT (f, "notebook"), 3);
+  save_screenshot (f, "fr-script-resources");
+  show_page (f, "jobs");
+  gtk_notebook_set_current_page (JOBS (f, "notebook"), 1);
+  save_screenshot (f, "fr-jobs-log");
+
+  /* A failing script: the engine's message, in French, around Python's
+   * own traceback, which stays as Python wrote it. */
+  show_page (f, "script");
+  set_buffer_text (SCRIPT (f, "script_view"), "OutputDataSet = InputDataSet\nraise ValueError('bad input')\n");
+  run_script (f);
+  g_assert_true (orr_info_bar_is_shown (SCRIPT (f, "info_bar")));
+  g_assert_true (g_str_has_prefix (orr_info_bar_get_text (SCRIPT (f, "info_bar")), "Le script a échoué"));
+  gtk_notebook_set_current_page (SCRIPT (f, "notebook"), 1);
+  save_screenshot (f, "fr-script-error");
+  assert_french (GTK_WIDGET (page (f, "script")), "script error");
+
+  /* T-SQL: SQL Server's messages, the French way. */
+  gtk_toggle_button_set_active (SCRIPT (f, "tsql_mode"), TRUE);
+  set_buffer_text (SCRIPT (f, "script_view"),
+                   "EXEC sp_execute_external_script @language = N'Python',\n"
+                   "  @script = N'print(len(InputDataSet)); OutputDataSet = InputDataSet',\n"
+                   "  @input_data_1 = N'SELECT * FROM iris'\n"
+                   "WITH RESULT SETS UNDEFINED;\n");
+  run_script (f);
+  {
+    g_autofree char *messages = dup_buffer_text (SCRIPT (f, "messages_view"));
+
+    g_test_message ("%s", messages);
+    g_assert_nonnull (strstr (messages, "(150 lignes affectées)"));
+  }
+  gtk_notebook_set_current_page (SCRIPT (f, "notebook"), 1);
+  save_screenshot (f, "fr-script-tsql");
+  assert_french (GTK_WIDGET (page (f, "script")), "T-SQL");
+  gtk_toggle_button_set_active (SCRIPT (f, "python_mode"), TRUE);
+
+  /* The whole window: header bar, sidebar, menu. */
+  n_texts = assert_french (GTK_WIDGET (f->window), "window");
+  g_assert_cmpuint (n_texts, >=, 200);
+
+  /* The pool dialog and the shortcuts window. */
+  dialog = GTK_WIDGET (orr_pool_dialog_new (GTK_WINDOW (f->window), NULL));
+  gtk_widget_show (dialog);
+  drain_events ();
+  save_toplevel_screenshot (dialog, "fr-pool-dialog");
+  assert_french (dialog, "pool dialog");
+  gtk_widget_destroy (dialog);
+
+  overlay = GTK_WIDGET (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (f->window)));
+  g_assert_nonnull (overlay);
+  gtk_widget_show (overlay);
+  drain_events ();
+  save_toplevel_screenshot (overlay, "fr-shortcuts");
+  assert_french (overlay, "shortcuts window");
+  gtk_widget_hide (overlay);
+}
+
 static void
 remove_tree (const char *path)
 {
@@ -1325,6 +2460,7 @@ main (int   argc,
   g_autofree char *config_home = NULL;
   g_autofree char *cache_home = NULL;
   g_autofree char *registry = NULL;
+  gboolean french;
   int ret;
 
   /* Not G_TEST_OPTION_ISOLATE_DIRS: it hides the system data directories,
@@ -1345,6 +2481,25 @@ main (int   argc,
 
   g_test_init (&argc, &argv, NULL);
 
+  /* The French run (test-console-fr) reads the build tree's .mo, as the
+   * console does with LANGUAGE=fr and ORRERY_LOCALEDIR; both runs set the
+   * locale the console's way, before gtk_init(). */
+  french = g_strcmp0 (g_getenv ("ORRERY_TEST_LANGUAGE"), "fr") == 0;
+  if (french)
+    {
+      const char *localedir = g_getenv ("ORRERY_LOCALEDIR");
+      g_autofree char *mo = NULL;
+
+      if (localedir == NULL || *localedir == '\0')
+        g_error ("ORRERY_TEST_LANGUAGE=fr needs ORRERY_LOCALEDIR, the directory of fr/LC_MESSAGES/orrery.mo");
+      mo = g_build_filename (localedir, "fr", "LC_MESSAGES", GETTEXT_PACKAGE ".mo", NULL);
+      if (!g_file_test (mo, G_FILE_TEST_IS_REGULAR))
+        g_error ("%s does not exist: build the translations (ninja orrery-gmo) first", mo);
+      g_setenv ("LANGUAGE", "fr", TRUE);
+      french_msgids = load_mo (mo);
+    }
+  orr_ui_init_i18n ();
+
   /* No session bus (and no autolaunched one), hence no keyring; no
    * accessibility bus; settings in memory: the test touches nothing
    * outside itself. */
@@ -1361,6 +2516,18 @@ main (int   argc,
       g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
       g_application_register (G_APPLICATION (app), NULL, &error);
       g_assert_no_error (error);
+    }
+
+  if (french)
+    {
+      g_test_add_func ("/Orr/Console/fr/checker", test_french_checker);
+      ADD ("/Orr/Console/fr/pages", test_french_pages);
+      ret = g_test_run ();
+      g_clear_object (&app);
+      g_clear_pointer (&french_msgids, g_hash_table_unref);
+      remove_tree (tmp_dir);
+      g_free (tmp_dir);
+      return ret;
     }
 
   g_test_add_func ("/Orr/Console/connection-strings", test_connection_strings);
@@ -1382,6 +2549,10 @@ main (int   argc,
   ADD ("/Orr/Console/pool-dialog", test_pool_dialog);
   ADD ("/Orr/Console/tsql", test_tsql);
   ADD ("/Orr/Console/screenshots", test_screenshots);
+  ADD ("/Orr/Console/jobs-cancel-other-process", test_jobs_cancel_other_process);
+  ADD ("/Orr/Console/jobs-cancel-not-permitted", test_jobs_cancel_not_permitted);
+  ADD ("/Orr/Console/pg-analyst", test_pg_analyst);
+  ADD ("/Orr/Console/pg-dba-flow", test_pg_dba_flow);
 
   ret = g_test_run ();
   g_clear_object (&app);

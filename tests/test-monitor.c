@@ -367,6 +367,44 @@ test_stale (Fixture *f, gconstpointer data)
 }
 
 static void
+test_dismissed_stays_gone (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GSubprocess) sleeper = spawn_shell ("exec sleep 60");
+  g_autoptr(OrrRegistryRecord) ended = fake_record (1, subprocess_pid (sleeper));
+  g_autoptr(OrrRegistryRecord) again = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A finished job dismissed (Clear Finished) does not come back while its entry lingers; "
+                  "a new entry under the same name (another engine that reused the pid) does");
+
+  /* Ended, its engine (this process) alive: the entry lingers. */
+  ended->state = ORR_JOB_SUCCEEDED;
+  ended->ended_at = g_get_real_time ();
+  orr_registry_write (f->dir, ended, &error);
+  g_assert_no_error (error);
+  orr_monitor_refresh (f->monitor);
+  g_assert_nonnull (orr_monitor_lookup_job (f->monitor, ended->key));
+  orr_monitor_dismiss_finished (f->monitor);
+  g_assert_null (orr_monitor_lookup_job (f->monitor, ended->key));
+  for (guint i = 0; i < 3; i++)
+    {
+      spin (50);
+      orr_monitor_refresh (f->monitor);
+      g_assert_null (orr_monitor_lookup_job (f->monitor, ended->key));
+    }
+
+  /* The same name, rewritten: a job to show. */
+  again = orr_registry_record_copy (ended);
+  again->state = ORR_JOB_RUNNING;
+  again->ended_at = 0;
+  orr_registry_write (f->dir, again, &error);
+  g_assert_no_error (error);
+  orr_monitor_refresh (f->monitor);
+  g_assert_nonnull (orr_monitor_lookup_job (f->monitor, again->key));
+  stop_subprocess (sleeper);
+}
+
+static void
 test_fake_job_sampled (Fixture *f, gconstpointer data)
 {
   g_autoptr(GSubprocess) sleeper = spawn_shell ("exec sleep 60");
@@ -1042,6 +1080,7 @@ main (int argc, char **argv)
   g_test_add_func ("/Orr/Monitor/ring-bounded", test_ring_bounded);
   g_test_add_func ("/Orr/Monitor/registry-format", test_registry_format);
   g_test_add ("/Orr/Monitor/stale-entries", Fixture, NULL, fixture_setup, test_stale, fixture_teardown);
+  g_test_add ("/Orr/Monitor/dismissed-stays-gone", Fixture, NULL, fixture_setup, test_dismissed_stays_gone, fixture_teardown);
   g_test_add ("/Orr/Monitor/fake-job", Fixture, NULL, fixture_setup, test_fake_job_sampled, fixture_teardown);
   g_test_add ("/Orr/Monitor/foreign-satellite", Fixture, NULL, fixture_setup, test_foreign_satellite, fixture_teardown);
   g_test_add ("/Orr/Monitor/fake-job-cpu", Fixture, NULL, fixture_setup, test_fake_job_cpu, fixture_teardown);

@@ -719,6 +719,94 @@ test_roundtrip_batches (void)
     }
 }
 
+/* Batches converted one by one as they arrive (InputBuilder) give what one
+ * batch gives: the same values, NULLs and dtypes, in order. */
+static void
+test_input_batches_all_types (void)
+{
+  g_autoptr(OrrSchema) schema = NULL;
+  g_autoptr(OrrBatch) batch = all_types_batch (&schema);
+  OrrBatch *batches[] = { batch, batch, batch };
+  JobSpec spec = {
+    .script =
+      "import pandas as pd\n"
+      "a = InputDataSet\n"
+      "assert len(a) == 9 and list(a.index) == list(range(9))\n"
+      "print(' '.join(str(t) for t in a.dtypes))\n"
+      "pd.testing.assert_frame_equal(a, pd.concat([a.iloc[:3]] * 3, ignore_index=True))\n"
+      "OutputDataSet = InputDataSet\n",
+    .schema = schema, .batches = batches, .n_batches = 3,
+  };
+  g_autoptr(Reply) r = NULL;
+  const char *b[9], *i16[9], *dec[9], *text[9], *wide[9], *narrow[9];
+
+  g_test_summary ("Three batches of every type, extremes and NULLs give the single batch's values "
+                  "and dtypes three times over");
+  for (guint i = 0; i < 9; i++)
+    {
+      static const char *const b1[] = { "true", "false", NULL };
+      static const char *const i161[] = { "-32768", "32767", NULL };
+      static const char *const dec1[] = { "123.45", "-0.01", NULL };
+      static const char *const text1[] = { "", "é漢字😀", NULL };
+      static const char *const wide1[] = { "0001-01-01 00:00:00", "9999-12-31 23:59:59.999999", NULL };
+      static const char *const narrow1[] = { "1970-01-01 00:00:00", "2023-11-14 22:13:20.123456", NULL };
+
+      b[i] = b1[i % 3];
+      i16[i] = i161[i % 3];
+      dec[i] = dec1[i % 3];
+      text[i] = text1[i % 3];
+      wide[i] = wide1[i % 3];
+      narrow[i] = narrow1[i % 3];
+    }
+  r = run_job (&spec);
+  assert_success (r);
+  g_assert_cmpstr (r->out->str, ==,
+                   "boolean Int16 Int32 Int64 float32 float64 float64 object object object object "
+                   "object datetime64[ns]\n");
+  assert_column (r, 0, "b", ORR_DATA_TYPE_BOOL, b, 9);
+  assert_column (r, 1, "i16", ORR_DATA_TYPE_INT16, i16, 9);
+  assert_column (r, 6, "dec", ORR_DATA_TYPE_FLOAT64, dec, 9);
+  assert_column (r, 7, "text", ORR_DATA_TYPE_TEXT, text, 9);
+  assert_column (r, 11, "wide", ORR_DATA_TYPE_TIMESTAMP, wide, 9);
+  assert_column (r, 12, "narrow", ORR_DATA_TYPE_TIMESTAMP, narrow, 9);
+}
+
+/* A timestamp column that fits datetime64[ns] in its first batches and not
+ * in a later one becomes objects as a whole. */
+static void
+test_input_batches_wide_later (void)
+{
+  g_autoptr(OrrSchema) schema = orr_schema_new ();
+  g_autoptr(OrrBatch) narrow = NULL;
+  g_autoptr(OrrBatch) wide = NULL;
+  static const gint64 narrow_values[] = { 0, G_GINT64_CONSTANT (1700000000123456) };
+  const gint64 wide_values[] = { -719162 * USEC_PER_DAY, 5 };
+  OrrBatch *batches[3];
+  JobSpec spec = {
+    .script = "print(InputDataSet['t'].dtype)\nOutputDataSet = InputDataSet\n",
+    .schema = schema, .batches = batches, .n_batches = 3,
+  };
+  g_autoptr(Reply) r = NULL;
+
+  g_test_summary ("A timestamp out of datetime64[ns] in a later batch makes the whole column objects, "
+                  "earlier batches and NULLs included");
+  orr_schema_add_field (schema, "t", ORR_DATA_TYPE_TIMESTAMP, 0, 0);
+  narrow = batch_new (schema, 2);
+  set_fixed (narrow, 0, narrow_values, sizeof narrow_values);
+  orr_batch_set_null (narrow, 0, 0, TRUE);
+  wide = batch_new (schema, 2);
+  set_fixed (wide, 0, wide_values, sizeof wide_values);
+  batches[0] = narrow;
+  batches[1] = wide;
+  batches[2] = narrow;
+  r = run_job (&spec);
+  assert_success (r);
+  g_assert_cmpstr (r->out->str, ==, "object\n");
+  assert_column (r, 0, "t", ORR_DATA_TYPE_TIMESTAMP,
+                 (const char *[]) { NULL, "2023-11-14 22:13:20.123456", "0001-01-01 00:00:00",
+                                    "1970-01-01 00:00:00.000005", NULL, "2023-11-14 22:13:20.123456" }, 6);
+}
+
 static void
 test_output_types (void)
 {
@@ -1515,6 +1603,8 @@ main (int    argc,
   g_test_add_func ("/satellite/roundtrip/types", test_roundtrip_types);
   g_test_add_func ("/satellite/roundtrip/empty", test_roundtrip_empty);
   g_test_add_func ("/satellite/roundtrip/batches", test_roundtrip_batches);
+  g_test_add_func ("/satellite/input/batches-all-types", test_input_batches_all_types);
+  g_test_add_func ("/satellite/input/batches-wide-later", test_input_batches_wide_later);
   g_test_add_func ("/satellite/input/dtypes", test_input_dtypes);
   g_test_add_func ("/satellite/input/zero-copy", test_zero_copy);
   g_test_add_func ("/satellite/output/types", test_output_types);

@@ -10,7 +10,7 @@ set -euo pipefail
 packages=(
   meson ninja-build pkg-config gcc
   libglib2.0-dev libgtk-3-dev libgtksourceview-4-dev libsecret-1-dev
-  unixodbc unixodbc-dev odbc-postgresql libsqliteodbc
+  unixodbc unixodbc-dev odbc-postgresql libsqliteodbc libsqlite3-dev
   python3 python3-numpy python3-pandas libpython3.11-dev python3-pyodbc python3-sklearn
   postgresql libpq-dev
   xvfb xauth imagemagick gettext desktop-file-utils appstream-util

@@ -3,11 +3,8 @@
 
 #include "config.h"
 
-#include <locale.h>
-
-#include <glib/gi18n.h>
-
 #include "orr-application.h"
+#include "orr-ui-util.h"
 
 int
 main (int   argc,
@@ -15,10 +12,7 @@ main (int   argc,
 {
   g_autoptr(OrrApplication) app = NULL;
 
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  orr_ui_init_i18n ();
 
   app = orr_application_new ();
   return g_application_run (G_APPLICATION (app), argc, argv);

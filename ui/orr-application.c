@@ -27,7 +27,7 @@ orr_application_about (GSimpleAction *action,
                        gpointer       user_data)
 {
   OrrApplication *self = user_data;
-  static const char *authors[] = { "The Orrery authors", NULL };
+  const char *authors[] = { _("The Orrery authors"), NULL };
 
   gtk_show_about_dialog (gtk_application_get_active_window (GTK_APPLICATION (self)),
                          "program-name", _("Orrery"),

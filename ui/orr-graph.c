@@ -71,16 +71,18 @@ nice_step (double max,
   return 10 * magnitude;
 }
 
-/* 1, 2 or 5 × 1024^k: labels in KiB, MiB, GiB stay round. */
+/* A power of two for about @n ticks up to @max: every tick is then exact in
+ * KiB, MiB or GiB (256 KiB, 768 KiB, 1.0 MiB…), where 1, 2 or 5 × 10^k
+ * steps of KiB would read "1000.0 KiB" and a rounded "1.5 MiB". */
 static double
 nice_step_binary (double max,
                   int    n)
 {
-  double unit = 1;
+  double step = 1;
 
-  while (unit * 1024 <= max / n)
-    unit *= 1024;
-  return unit * nice_step (max / unit, n);
+  while (step * n < max)
+    step *= 2;
+  return step;
 }
 
 static void

@@ -8,10 +8,12 @@
 #include <glib/gi18n.h>
 
 #include "orr-application.h"
+#include "orr-error.h"
 #include "orr-graph.h"
 #include "orr-job-log.h"
 #include "orr-jobs-page.h"
 #include "orr-page.h"
+#include "orr-registry.h"
 #include "orr-sparkline-renderer.h"
 #include "orr-ui-util.h"
 
@@ -49,6 +51,7 @@ struct _OrrJobsPage
   OrrSession   *session;
   GCancellable *cancellable;
   guint         n_busy;
+  guint         n_requests;   /* cancel requests to other programs under way */
 };
 
 static void orr_jobs_page_page_init (OrrPageInterface *iface);
@@ -61,7 +64,7 @@ orr_jobs_page_is_busy (OrrJobsPage *self)
 {
   g_return_val_if_fail (ORR_IS_JOBS_PAGE (self), FALSE);
 
-  return self->n_busy > 0;
+  return self->n_busy > 0 || self->n_requests > 0;
 }
 
 static const char *
@@ -189,18 +192,36 @@ orr_jobs_page_update_row (OrrJobsPage   *self,
                       -1);
 }
 
+/* Whether this program's user may cancel @job of another program: the
+ * job's engine accepts requests from its own user and root only. */
+static gboolean
+may_cancel_foreign (OrrMonitorJob *job)
+{
+  uid_t me = geteuid ();
+
+  return me == 0 || me == orr_monitor_job_get_uid (job);
+}
+
 static void
 orr_jobs_page_update_cancel (OrrJobsPage *self)
 {
   g_autoptr(OrrMonitorJob) job = orr_jobs_page_dup_selected (self);
   gboolean can = FALSE;
-  const char *tooltip = NULL;
+  g_autofree char *tooltip = NULL;
 
   if (job != NULL && !orr_monitor_job_is_finished (job))
     {
-      can = own_job (self, job) != NULL;
-      if (!can)
-        tooltip = _("This job belongs to another Orrery program (another console or the orrery command): cancel it there.");
+      if (own_job (self, job) != NULL)
+        can = TRUE;
+      else if (may_cancel_foreign (job))
+        {
+          can = TRUE;
+          tooltip = g_strdup (_("Ask the Orrery program that runs this job (another console or the orrery command) to stop it"));
+        }
+      else
+        /* Translators: the job's OS user. */
+        tooltip = g_strdup_printf (_("Not permitted: this job belongs to the user “%s”; only that user or root may cancel it"),
+                                   orr_monitor_job_get_user (job));
     }
   gtk_widget_set_sensitive (GTK_WIDGET (self->cancel_button), can);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->cancel_button),
@@ -406,17 +427,66 @@ on_selection_changed (OrrJobsPage      *self,
 }
 
 static void
+request_cancel_thread (GTask        *task,
+                       gpointer      source,
+                       gpointer      task_data,
+                       GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  /* The engine that runs the job watches the registry and cancels it. */
+  if (orr_registry_request_cancel (NULL, task_data, NULL, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+on_cancel_requested (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  OrrJobsPage *self = ORR_JOBS_PAGE (source);
+  g_autoptr(GError) error = NULL;
+
+  self->n_requests--;
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      /* Translators: the job's key, then why. */
+      g_autofree char *what = g_strdup_printf (_("Job %s could not be cancelled: %s"),
+                                               (const char *) g_task_get_task_data (G_TASK (result)),
+                                               error->message);
+
+      orr_info_bar_show_error (self->info_bar, what,
+                               g_error_matches (error, ORR_ERROR, ORR_ERROR_PERMISSION_DENIED)
+                               ? _("Ask that user, or an administrator of this computer, to cancel it.")
+                               : NULL);
+    }
+}
+
+static void
 on_cancel_clicked (OrrJobsPage *self,
                    GtkButton   *button)
 {
   g_autoptr(OrrMonitorJob) job = orr_jobs_page_dup_selected (self);
+  g_autoptr(GTask) task = NULL;
   OrrJob *own;
 
   if (job == NULL)
     return;
   own = own_job (self, job);
   if (own != NULL)
-    orr_job_cancel (own);
+    {
+      orr_job_cancel (own);
+      return;
+    }
+  /* Another program's job: a request through the registry (a small file
+   * in a shared directory, written off the main loop). */
+  task = g_task_new (self, NULL, on_cancel_requested, NULL);
+  g_task_set_source_tag (task, on_cancel_clicked);
+  g_task_set_task_data (task, g_strdup (orr_monitor_job_get_key (job)), g_free);
+  self->n_requests++;
+  g_task_run_in_thread (task, request_cancel_thread);
 }
 
 static void
@@ -562,6 +632,7 @@ orr_jobs_page_init (OrrJobsPage *self)
 
   /* Translators: graph titles; CPU is in percent of one core. */
   orr_graph_set_title (self->cpu_graph, _("CPU"));
+  /* xgettext:no-c-format */
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->cpu_graph), _("CPU use in percent of one core: 200 % is two cores kept busy"));
   orr_graph_set_unit (self->cpu_graph, ORR_GRAPH_PERCENT);
   names[0] = _(cpu_names[0]);

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include <glib/gi18n.h>
+
 #include <sql.h>
 #include <sqlext.h>
 
@@ -84,7 +86,7 @@ orr_odbc_sources_list (GError **error)
   if (!SQL_SUCCEEDED (rc))
     {
       g_set_error (error, ORR_ERROR, ORR_ERROR_ODBC,
-                   "The ODBC driver manager could not start (SQLAllocHandle failed)");
+                   _("The ODBC driver manager could not start (SQLAllocHandle failed)"));
       return NULL;
     }
   SQLSetEnvAttr (env, SQL_ATTR_ODBC_VERSION, (SQLPOINTER) SQL_OV_ODBC3, 0);

@@ -416,14 +416,19 @@ format_limit (guint64 value,
 static const char *
 format_percent (guint64 value, char *buffer, gsize size)
 {
-  g_snprintf (buffer, size, "%" G_GUINT64_FORMAT " %%", value);
+  g_autofree char *number = orr_format_count (value);
+
+  /* Translators: a pool's CPU limit, "50 %". */
+  g_snprintf (buffer, size, _("%s %%"), number);
   return buffer;
 }
 
 static const char *
 format_plain (guint64 value, char *buffer, gsize size)
 {
-  g_snprintf (buffer, size, "%" G_GUINT64_FORMAT, value);
+  g_autofree char *number = orr_format_count (value);
+
+  g_strlcpy (buffer, number, size);
   return buffer;
 }
 
@@ -439,7 +444,10 @@ format_size (guint64 value, char *buffer, gsize size)
 static const char *
 format_seconds (guint64 value, char *buffer, gsize size)
 {
-  g_snprintf (buffer, size, "%" G_GUINT64_FORMAT " s", value / 1000);
+  g_autofree char *number = orr_format_count (value / 1000);
+
+  /* Translators: a pool's time limit in seconds, "30 s". */
+  g_snprintf (buffer, size, _("%s s"), number);
   return buffer;
 }
 

@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,14 @@
 #include "orr-connection.h"
 #include "orr-error.h"
 #include "orr-ui-util.h"
+
+void
+orr_ui_init_i18n (void)
+{
+  orr_i18n_init (LC_ALL);
+  gtk_disable_setlocale ();
+  textdomain (GETTEXT_PACKAGE);
+}
 
 gboolean
 orr_error_is_cancelled (const GError *error)
@@ -58,7 +67,9 @@ orr_format_timestamp (gint64 usec)
   if (utc == NULL)
     return g_strdup ("");
   local = g_date_time_to_local (utc);
-  return g_date_time_format (local, "%Y-%m-%d %H:%M:%S");
+  /* Translators: the date and time a job started or ended, in the strftime()
+   * format of g_date_time_format(): "%d/%m/%Y %H:%M:%S" for French. */
+  return g_date_time_format (local, _("%Y-%m-%d %H:%M:%S"));
 }
 
 const char *

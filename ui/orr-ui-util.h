@@ -9,6 +9,12 @@ G_BEGIN_DECLS
 
 /* Small helpers the pages share. */
 
+/* orr_i18n_init (LC_ALL) (the locale from the environment, C.UTF-8 when
+ * $LANGUAGE is set in the C locale, Orrery's catalog from $ORRERY_LOCALEDIR
+ * or the installed one), "orrery" as the default text domain, and
+ * gtk_init() told not to set the locale again. Before gtk_init(). */
+void      orr_ui_init_i18n         (void);
+
 gboolean  orr_error_is_cancelled   (const GError *error);
 /* "1,234,567" in the user's locale. */
 char     *orr_format_count         (guint64 n) G_GNUC_WARN_UNUSED_RESULT;

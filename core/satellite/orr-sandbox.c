@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n-lib.h>
 #include <grp.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
@@ -122,7 +123,7 @@ sandbox_fail (Sandbox    *sb,
               const char *what,
               int         errsv)
 {
-  g_autofree char *message = g_strdup_printf ("Cannot isolate the job: %s: %s", what, g_strerror (errsv));
+  g_autofree char *message = g_strdup_printf (_("Cannot isolate the job: %s: %s"), what, g_strerror (errsv));
   OrrWireError err = { (char *) "OrrerySandboxError", message, (char *) "", 0 };
   g_autoptr(GBytes) payload = NULL;
 
@@ -209,17 +210,17 @@ enter_user_namespace (Sandbox *sb)
   char map[64];
 
   if (unshare (CLONE_NEWUSER) != 0)
-    sandbox_fail (sb, "a user namespace", errno);
+    sandbox_fail (sb, _("a user namespace"), errno);
   /* The engine's own ids, mapped to themselves: files it creates in the job
    * directory belong to the user, and nothing else is mapped. */
   g_snprintf (map, sizeof map, "%u %u 1\n", uid, uid);
   if (!write_file ("/proc/self/uid_map", map))
-    sandbox_fail (sb, "the user namespace's uid map", errno);
+    sandbox_fail (sb, _("the user namespace's uid map"), errno);
   if (!write_file ("/proc/self/setgroups", "deny"))
-    sandbox_fail (sb, "the user namespace's setgroups", errno);
+    sandbox_fail (sb, _("the user namespace's setgroups"), errno);
   g_snprintf (map, sizeof map, "%u %u 1\n", gid, gid);
   if (!write_file ("/proc/self/gid_map", map))
-    sandbox_fail (sb, "the user namespace's gid map", errno);
+    sandbox_fail (sb, _("the user namespace's gid map"), errno);
 }
 
 /* ---------------------------------------------------------- mounts */
@@ -238,7 +239,7 @@ static void
 hide_path (Sandbox    *sb,
            const char *path)
 {
-  g_autofree char *what = g_strdup_printf ("hiding %s", path);
+  g_autofree char *what = g_strdup_printf (_("hiding %s"), path);
   struct stat st;
 
   if (stat (path, &st) != 0)
@@ -268,18 +269,18 @@ make_mount_point (Sandbox    *sb,
     {
       slash = strrchr (existing, '/');
       if (slash == NULL || slash == existing)
-        sandbox_fail (sb, "the job directory's mount point", ENOENT);
+        sandbox_fail (sb, _("the job directory's mount point"), ENOENT);
       *slash = '\0';
     }
   if (statfs (existing, &fs) != 0 || fs.f_type != TMPFS_MAGIC)
-    sandbox_fail (sb, "the job directory's mount point", EXDEV);
+    sandbox_fail (sb, _("the job directory's mount point"), EXDEV);
   for (gsize i = strlen (existing) + 1; i <= strlen (path); i++)
     if (path[i] == '/' || path[i] == '\0')
       {
         g_autofree char *dir = g_strndup (path, i);
 
         if (mkdir (dir, 0755) != 0 && errno != EEXIST)
-          sandbox_fail (sb, "the job directory's mount point", errno);
+          sandbox_fail (sb, _("the job directory's mount point"), errno);
       }
 }
 
@@ -290,7 +291,7 @@ set_writable (Sandbox    *sb,
   struct mount_attr attr = { .attr_clr = MOUNT_ATTR_RDONLY };
 
   if (mount_setattr (AT_FDCWD, path, 0, &attr, sizeof attr) != 0)
-    sandbox_fail (sb, "a writable mount", errno);
+    sandbox_fail (sb, _("a writable mount"), errno);
 }
 
 static void
@@ -303,20 +304,20 @@ isolate_filesystem (Sandbox *sb)
   gboolean have_shm;
 
   if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-    sandbox_fail (sb, "making the mounts private", errno);
+    sandbox_fail (sb, _("making the mounts private"), errno);
   /* Opened before anything hides its path (it may lie under /run or /tmp). */
   if (job_dir && (sb->job_dir_fd = open (job_dir, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-    sandbox_fail (sb, "opening the job directory", errno);
+    sandbox_fail (sb, _("opening the job directory"), errno);
 
   for (guint i = 0; spec->hidden && i < spec->hidden->len; i++)
     hide_path (sb, g_ptr_array_index (spec->hidden, i));
 
   tmp_options = spec->tmp_size ? g_strdup_printf ("mode=1777,size=%" G_GUINT64_FORMAT, spec->tmp_size)
                                : g_strdup ("mode=1777");
-  mount_tmpfs (sb, "/tmp", tmp_options, "a private /tmp");
+  mount_tmpfs (sb, "/tmp", tmp_options, _("a private /tmp"));
   have_shm = g_file_test ("/dev/shm", G_FILE_TEST_IS_DIR);
   if (have_shm)
-    mount_tmpfs (sb, "/dev/shm", tmp_options, "a private /dev/shm");
+    mount_tmpfs (sb, "/dev/shm", tmp_options, _("a private /dev/shm"));
 
   if (job_dir)
     {
@@ -326,11 +327,11 @@ isolate_filesystem (Sandbox *sb)
         make_mount_point (sb, job_dir);
       g_snprintf (source, sizeof source, "/proc/self/fd/%d", sb->job_dir_fd);
       if (mount (source, job_dir, NULL, MS_BIND, NULL) != 0)
-        sandbox_fail (sb, "mounting the job directory", errno);
+        sandbox_fail (sb, _("mounting the job directory"), errno);
     }
 
   if (mount_setattr (AT_FDCWD, "/", AT_RECURSIVE, &read_only, sizeof read_only) != 0)
-    sandbox_fail (sb, "a read-only view", errno);
+    sandbox_fail (sb, _("a read-only view"), errno);
   set_writable (sb, "/tmp");
   if (have_shm)
     set_writable (sb, "/dev/shm");
@@ -353,7 +354,7 @@ mount_proc (Sandbox *sb)
        * is partly covered): show none rather than the host's processes. */
       if (mount ("tmpfs", "/proc", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
                  "mode=0555,size=4k,nr_inodes=8") != 0)
-        sandbox_fail (sb, "hiding /proc", errno);
+        sandbox_fail (sb, _("hiding /proc"), errno);
     }
 }
 
@@ -367,10 +368,10 @@ drop_capabilities (Sandbox *sb)
 
   for (int cap = 0; cap < 64; cap++)
     if (prctl (PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
-      sandbox_fail (sb, "dropping the capability bounding set", errno);
+      sandbox_fail (sb, _("dropping the capability bounding set"), errno);
   prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
   if (syscall (SYS_capset, &header, data) != 0)
-    sandbox_fail (sb, "dropping capabilities", errno);
+    sandbox_fail (sb, _("dropping capabilities"), errno);
 }
 
 static void
@@ -383,11 +384,11 @@ change_identity (Sandbox *sb)
       if (setgroups (0, NULL) != 0)
         sandbox_fail (sb, "setgroups", errno);
       if (setresgid (spec->gid, spec->gid, spec->gid) != 0)
-        sandbox_fail (sb, "setgid to the worker identity", errno);
+        sandbox_fail (sb, _("setgid to the worker identity"), errno);
       if (setresuid (spec->uid, spec->uid, spec->uid) != 0)
-        sandbox_fail (sb, "setuid to the worker identity", errno);
+        sandbox_fail (sb, _("setuid to the worker identity"), errno);
       if (setuid (0) == 0 || geteuid () != spec->uid || getegid () != spec->gid)
-        sandbox_fail (sb, "checking the worker identity", EPERM);
+        sandbox_fail (sb, _("checking the worker identity"), EPERM);
     }
   else if (spec->flags & ORR_WIRE_FORK_USER_NS)
     drop_capabilities (sb);
@@ -406,7 +407,7 @@ apply_limits (Sandbox *sb,
     {
       rl.rlim_cur = rl.rlim_max = MAX_OPEN_FILES;
       if (setrlimit (RLIMIT_NOFILE, &rl) != 0)
-        sandbox_fail (sb, "the open files limit", errno);
+        sandbox_fail (sb, _("the open files limit"), errno);
     }
   if (spec->max_processes)
     {
@@ -415,7 +416,7 @@ apply_limits (Sandbox *sb,
        * thread, and of the keeper and the init when they count too. */
       rl.rlim_cur = rl.rlim_max = (rlim_t) spec->max_processes + SATELLITE_TASKS + counted_helpers;
       if (setrlimit (RLIMIT_NPROC, &rl) != 0)
-        sandbox_fail (sb, "the process limit", errno);
+        sandbox_fail (sb, _("the process limit"), errno);
     }
   if (spec->memory_rlimit)
     {
@@ -423,7 +424,7 @@ apply_limits (Sandbox *sb,
        * under ASan, the shadow memory): the limit bounds what the job adds. */
       rl.rlim_cur = rl.rlim_max = sb->mapped_bytes + spec->memory_rlimit;
       if (setrlimit (RLIMIT_AS, &rl) != 0)
-        sandbox_fail (sb, "the memory limit", errno);
+        sandbox_fail (sb, _("the memory limit"), errno);
     }
   if (spec->cpus && spec->cpus->len > 0)
     {
@@ -434,7 +435,7 @@ apply_limits (Sandbox *sb,
       for (guint i = 0; i < spec->cpus->len; i++)
         CPU_SET_S (g_array_index (spec->cpus, guint32, i), size, set);
       if (sched_setaffinity (0, size, set) != 0)
-        sandbox_fail (sb, "the CPU affinity", errno);
+        sandbox_fail (sb, _("the CPU affinity"), errno);
       CPU_FREE (set);
     }
 }
@@ -503,7 +504,7 @@ apply_landlock (Sandbox *sb)
     }
   ruleset = syscall (SYS_landlock_create_ruleset, &attr, attr_size, 0);
   if (ruleset < 0)
-    sandbox_fail (sb, "a Landlock ruleset", errno);
+    sandbox_fail (sb, _("a Landlock ruleset"), errno);
 
   ok = landlock_allow (ruleset, "/", read_only, attr.handled_access_fs);
   for (guint i = 0; ok && devices[i]; i++)
@@ -514,7 +515,7 @@ apply_landlock (Sandbox *sb)
   if (ok && job_dir)
     ok = landlock_allow (ruleset, job_dir, attr.handled_access_fs, attr.handled_access_fs);
   if (!ok)
-    sandbox_fail (sb, "a Landlock rule", errno);
+    sandbox_fail (sb, _("a Landlock rule"), errno);
   if (syscall (SYS_landlock_restrict_self, ruleset, 0) != 0)
     sandbox_fail (sb, "Landlock", errno);
   close (ruleset);
@@ -644,9 +645,9 @@ apply_seccomp (Sandbox *sb)
   fprog.len = prog->len;
   fprog.filter = (struct sock_filter *) prog->data;
   if (prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) != 0)
-    sandbox_fail (sb, "the seccomp filter", errno);
+    sandbox_fail (sb, _("the seccomp filter"), errno);
 #else
-  sandbox_fail (sb, "the seccomp filter", ENOSYS);
+  sandbox_fail (sb, _("the seccomp filter"), ENOSYS);
 #endif
 }
 
@@ -671,7 +672,9 @@ restrict_self (Sandbox *sb)
 static void
 set_job_environment (const OrrWireFork *spec)
 {
-  static const char * const kept[] = { "LANG", "LC_ALL", "TZ", NULL };
+  /* LANGUAGE and LC_MESSAGES too: gettext reads them at each lookup, and
+   * Orrery's own messages from the job follow the user's language. */
+  static const char * const kept[] = { "LANG", "LC_ALL", "LC_MESSAGES", "LANGUAGE", "TZ", NULL };
   const char *job_dir = spec->job_dir && spec->job_dir[0] ? spec->job_dir : "/tmp";
   char *values[G_N_ELEMENTS (kept)] = { NULL };
 
@@ -712,10 +715,10 @@ become_job (Sandbox *sb)
    * build keeps standard error, so that its reports reach the test logs. */
   null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
   if (null_fd < 0)
-    sandbox_fail (sb, "opening /dev/null", errno);
+    sandbox_fail (sb, _("opening /dev/null"), errno);
   for (int fd = 0; fd <= (KEEP_STDERR ? 1 : 2); fd++)
     if (dup2 (null_fd, fd) < 0)
-      sandbox_fail (sb, "redirecting standard input and output", errno);
+      sandbox_fail (sb, _("redirecting standard input and output"), errno);
   if (null_fd > 2)
     close (null_fd);
   set_job_environment (sb->spec);
@@ -769,9 +772,9 @@ run_init (Sandbox *sb)
   if (spec->flags & ORR_WIRE_FORK_MOUNT_NS)
     mount_proc (sb);
   if (spec->job_dir && spec->job_dir[0] && chdir (spec->job_dir) != 0)
-    sandbox_fail (sb, "entering the job directory", errno);
+    sandbox_fail (sb, _("entering the job directory"), errno);
   if (setsid () < 0)
-    sandbox_fail (sb, "a new session", errno);
+    sandbox_fail (sb, _("a new session"), errno);
   change_identity (sb);
   die_with_parent (sb, 0);
   /* Counted by RLIMIT_NPROC beside the job: this init, and the keeper when
@@ -781,7 +784,7 @@ run_init (Sandbox *sb)
 
   job = fork ();
   if (job < 0)
-    sandbox_fail (sb, "starting the job process", errno);
+    sandbox_fail (sb, _("starting the job process"), errno);
   if (job == 0)
     {
       die_with_parent (sb, 1);
@@ -859,7 +862,7 @@ orr_sandbox_enter (const OrrWireFork *spec,
       FILE *statm = fopen ("/proc/self/statm", "re");
 
       if (statm == NULL || fscanf (statm, "%lu", &pages) != 1)
-        sandbox_fail (&sb, "reading the address space size", statm ? EIO : errno);
+        sandbox_fail (&sb, _("reading the address space size"), statm ? EIO : errno);
       fclose (statm);
       sb.mapped_bytes = (guint64) pages * sysconf (_SC_PAGESIZE);
     }
@@ -878,7 +881,7 @@ orr_sandbox_enter (const OrrWireFork *spec,
   if (spec->flags & ORR_WIRE_FORK_PID_NS)
     namespaces |= CLONE_NEWPID;
   if (namespaces && unshare (namespaces) != 0)
-    sandbox_fail (&sb, "new namespaces", errno);
+    sandbox_fail (&sb, _("new namespaces"), errno);
   /* Meanwhile the engine moves this process into the job's cgroups (the
    * first move waits for an RCU grace period): the mounts overlap with it. */
   if (spec->flags & ORR_WIRE_FORK_MOUNT_NS)
@@ -897,9 +900,9 @@ orr_sandbox_enter (const OrrWireFork *spec,
   if (!(spec->flags & ORR_WIRE_FORK_PID_NS))
     {
       if (spec->job_dir && spec->job_dir[0] && chdir (spec->job_dir) != 0)
-        sandbox_fail (&sb, "entering the job directory", errno);
+        sandbox_fail (&sb, _("entering the job directory"), errno);
       if (setsid () < 0)
-        sandbox_fail (&sb, "a new session", errno);
+        sandbox_fail (&sb, _("a new session"), errno);
       change_identity (&sb);
       die_with_parent (&sb, parent);
       apply_limits (&sb, 0);
@@ -913,10 +916,10 @@ orr_sandbox_enter (const OrrWireFork *spec,
     sigaddset (&sb.relayed, relayed[i]);
   sigprocmask (SIG_BLOCK, &sb.relayed, NULL);
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, link) != 0)
-    sandbox_fail (&sb, "a socket pair", errno);
+    sandbox_fail (&sb, _("a socket pair"), errno);
   init = fork ();
   if (init < 0)
-    sandbox_fail (&sb, "starting the namespace's init", errno);
+    sandbox_fail (&sb, _("starting the namespace's init"), errno);
   if (init == 0)
     {
       close (link[0]);

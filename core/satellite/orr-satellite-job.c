@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <Python.h>
+#include <glib/gi18n-lib.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +40,7 @@ _orr_satellite_load_glue (void)
                                    G_RESOURCE_LOOKUP_FLAGS_NONE, &error);
   if (source == NULL)
     {
-      PyErr_Format (PyExc_ImportError, "cannot find the satellite glue: %s", error->message);
+      PyErr_Format (PyExc_ImportError, _("cannot find the satellite glue: %s"), error->message);
       return FALSE;
     }
   /* GResource data is always NUL-terminated. */
@@ -96,7 +97,7 @@ _orr_satellite_send_py_error (int         sock,
     }
   kind = g_strdup (Py_TYPE (exc)->tp_name);
   text = _orr_satellite_dup_text (exc);
-  message = context ? g_strdup_printf ("%s: %s", context, text) : g_steal_pointer (&text);
+  message = context ? g_strdup_printf (_("%s: %s"), context, text) : g_steal_pointer (&text);
   tb_module = PyImport_ImportModule ("traceback");
   lines = tb_module ? PyObject_CallMethod (tb_module, "format_exception", "O", exc) : NULL;
   if (lines != NULL)
@@ -129,13 +130,13 @@ recv_expected (int           sock,
   if (msg->type != expected)
     {
       g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL,
-                   "Unexpected message %u from the engine (expected %u)", msg->type, expected);
+                   _("Unexpected message %u from the engine (expected %u)"), msg->type, expected);
       return NULL;
     }
   if (msg->fd >= 0)
     {
       g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL,
-                   "Unexpected descriptor with message %u", msg->type);
+                   _("Unexpected descriptor with message %u"), msg->type);
       return NULL;
     }
   return g_steal_pointer (&msg);
@@ -203,7 +204,7 @@ receive_batch (OrrSchema       *schema,
 
   if (msg->fd < 0)
     {
-      g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, "BATCH message without its memory");
+      g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL, _("BATCH message without its memory"));
       return NULL;
     }
   if (!orr_wire_decode_batch (msg->payload, &wire, error))
@@ -211,7 +212,7 @@ receive_batch (OrrSchema       *schema,
   if (wire.n_columns != n_columns)
     {
       g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL,
-                   "BATCH has %u columns, the schema %u", wire.n_columns, n_columns);
+                   _("BATCH has %u columns, the schema %u"), wire.n_columns, n_columns);
       orr_wire_batch_clear (&wire);
       return NULL;
     }
@@ -224,7 +225,7 @@ receive_batch (OrrSchema       *schema,
       int errsv = errno;
       close (fd);
       orr_wire_batch_clear (&wire);
-      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, "Cannot duplicate batch memory: %s",
+      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, _("Cannot duplicate batch memory: %s"),
                    g_strerror (errsv));
       return NULL;
     }
@@ -243,7 +244,7 @@ receive_batch (OrrSchema       *schema,
     {
       int errsv = errno;
       orr_wire_batch_clear (&wire);
-      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, "Cannot map batch memory: %s",
+      g_set_error (error, ORR_ERROR, ORR_ERROR_FAILED, _("Cannot map batch memory: %s"),
                    g_strerror (errsv));
       return NULL;
     }
@@ -407,7 +408,7 @@ out_column_init (OutColumn  *c,
     return FALSE;
   if (type <= ORR_DATA_TYPE_INVALID || type > ORR_DATA_TYPE_LAST)
     {
-      PyErr_Format (PyExc_ValueError, "unknown column type %d", type);
+      PyErr_Format (PyExc_ValueError, _("unknown column type %d"), type);
       return FALSE;
     }
   c->name = _orr_satellite_dup_text (name);
@@ -421,7 +422,7 @@ out_column_init (OutColumn  *c,
   if (c->values.itemsize != (Py_ssize_t) c->width || c->values.len / c->values.itemsize != n_rows ||
       (c->variable && (c->values.format == NULL || strcmp (c->values.format, "O") != 0)))
     {
-      PyErr_Format (PyExc_ValueError, "column “%s”: values of the wrong size or kind", c->name);
+      PyErr_Format (PyExc_ValueError, _("column “%s”: values of the wrong size or kind"), c->name);
       return FALSE;
     }
   if (mask != Py_None)
@@ -431,7 +432,7 @@ out_column_init (OutColumn  *c,
       c->has_mask = TRUE;
       if (c->mask.itemsize != 1 || c->mask.len != n_rows)
         {
-          PyErr_Format (PyExc_ValueError, "column “%s”: mask of the wrong size", c->name);
+          PyErr_Format (PyExc_ValueError, _("column “%s”: mask of the wrong size"), c->name);
           return FALSE;
         }
     }
@@ -468,8 +469,8 @@ varlen_value (const OutColumn  *c,
         {
           PyErr_Clear ();
           g_set_error (error, ORR_ERROR, ORR_ERROR_OUTPUT,
-                       "Column “%s” of %s: the text in row %zd cannot be encoded as UTF-8 "
-                       "(it holds a lone surrogate)", c->name, output_name, row + 1);
+                       _("Column “%s” of %s: the text in row %zd cannot be encoded as UTF-8 "
+                         "(it holds a lone surrogate)"), c->name, output_name, row + 1);
           return FALSE;
         }
     }
@@ -486,7 +487,7 @@ varlen_value (const OutColumn  *c,
   else
     {
       g_set_error (error, ORR_ERROR, ORR_ERROR_OUTPUT,
-                   "Column “%s” of %s: row %zd holds a %s value among %s values",
+                   _("Column “%s” of %s: row %zd holds a %s value among %s values"),
                    c->name, output_name, row + 1, Py_TYPE (v)->tp_name,
                    c->type == ORR_DATA_TYPE_TEXT ? "str" : "bytes");
       return FALSE;
@@ -494,7 +495,7 @@ varlen_value (const OutColumn  *c,
   if ((gsize) n > G_MAXINT32)
     {
       g_set_error (error, ORR_ERROR, ORR_ERROR_OUTPUT,
-                   "Column “%s” of %s: row %zd holds more than 2 GiB", c->name, output_name, row + 1);
+                   _("Column “%s” of %s: row %zd holds more than 2 GiB"), c->name, output_name, row + 1);
       return FALSE;
     }
   *len = n;
@@ -611,7 +612,7 @@ param_from_python (PyObject  *spec,
     return FALSE;
   if (type <= ORR_DATA_TYPE_INVALID || type > ORR_DATA_TYPE_LAST)
     {
-      PyErr_Format (PyExc_ValueError, "unknown parameter type %d", type);
+      PyErr_Format (PyExc_ValueError, _("unknown parameter type %d"), type);
       return FALSE;
     }
   name = _orr_satellite_dup_text (name_obj);
@@ -645,7 +646,7 @@ param_from_python (PyObject  *spec,
             if (s == NULL || memchr (s, '\0', len) != NULL)
               {
                 if (!PyErr_Occurred ())
-                  PyErr_SetString (PyExc_ValueError, "text parameter is not NUL-free text");
+                  PyErr_SetString (PyExc_ValueError, _("text parameter is not NUL-free text"));
                 return FALSE;
               }
             value.bytes = g_bytes_new (s, len);
@@ -654,7 +655,7 @@ param_from_python (PyObject  *spec,
         case ORR_DATA_TYPE_BINARY:
           if (!PyBytes_Check (raw))
             {
-              PyErr_SetString (PyExc_TypeError, "binary parameter is not bytes");
+              PyErr_SetString (PyExc_TypeError, _("binary parameter is not bytes"));
               return FALSE;
             }
           value.bytes = g_bytes_new (PyBytes_AS_STRING (raw), PyBytes_GET_SIZE (raw));
@@ -713,8 +714,8 @@ send_result (int          sock,
       n_rows < 0)
     {
       if (!PyErr_Occurred ())
-        PyErr_SetString (PyExc_ValueError, "impossible row count");
-      _orr_satellite_send_py_error (sock, "The satellite glue returned a malformed result");
+        PyErr_SetString (PyExc_ValueError, _("impossible row count"));
+      _orr_satellite_send_py_error (sock, _("The satellite glue returned a malformed result"));
       return ORR_SATELLITE_EXIT_ERROR;
     }
 
@@ -726,7 +727,7 @@ send_result (int          sock,
     {
       if (!out_column_init (&cols[j], PyList_GET_ITEM (columns, j), n_rows))
         {
-          _orr_satellite_send_py_error (sock, "The satellite glue returned a malformed column");
+          _orr_satellite_send_py_error (sock, _("The satellite glue returned a malformed column"));
           goto out;
         }
       orr_schema_add_field (schema, cols[j].name, cols[j].type, 0, 0);
@@ -747,7 +748,7 @@ send_result (int          sock,
       if (max_output_bytes > 0 && total_size > max_output_bytes)
         {
           g_autofree char *message =
-            g_strdup_printf ("The result exceeds the limit of %" G_GUINT64_FORMAT " bytes", max_output_bytes);
+            g_strdup_printf (_("The result exceeds the limit of %llu bytes"), (unsigned long long) max_output_bytes);
           send_error (sock, "OrreryOutputError", message, NULL, 0);
           goto out;
         }
@@ -760,7 +761,7 @@ send_result (int          sock,
 
       if (!param_from_python (PyList_GET_ITEM (out_params, i), &p))
         {
-          _orr_satellite_send_py_error (sock, "The satellite glue returned a malformed parameter");
+          _orr_satellite_send_py_error (sock, _("The satellite glue returned a malformed parameter"));
           goto out;
         }
       g_ptr_array_add (params, p);
@@ -815,7 +816,7 @@ send_script_error (int       sock,
 
   if (!PyArg_ParseTuple (result, "UOOOi:error", &tag, &kind, &message, &traceback, &line))
     {
-      _orr_satellite_send_py_error (sock, "The satellite glue returned a malformed error");
+      _orr_satellite_send_py_error (sock, _("The satellite glue returned a malformed error"));
       return ORR_SATELLITE_EXIT_ERROR;
     }
   kind_text = _orr_satellite_dup_text (kind);
@@ -859,12 +860,17 @@ _orr_satellite_run_job (int sock)
     }
   g_clear_pointer (&msg, orr_wire_message_free);
 
-  pieces = PyList_New (0);
+  /* Each batch is converted as it arrives, while the engine fetches the
+   * next one (the two are separate processes, so this runs in parallel). */
+  schema_list = schema_to_python (schema);
+  if (schema_list == NULL)
+    goto python_failure;
+  pieces = PyObject_CallMethod (glue, "InputBuilder", "(O)", schema_list);
   if (pieces == NULL)
     goto python_failure;
   for (;;)
     {
-      PyObject *piece;
+      PyObject *piece, *added;
 
       msg = orr_wire_recv (sock, &error);
       if (msg == NULL)
@@ -874,7 +880,7 @@ _orr_satellite_run_job (int sock)
       if (msg->type != ORR_WIRE_BATCH)
         {
           g_set_error (&error, ORR_ERROR, ORR_ERROR_PROTOCOL,
-                       "Unexpected message %u from the engine (expected a batch or the end of input)",
+                       _("Unexpected message %u from the engine (expected a batch or the end of input)"),
                        msg->type);
           goto protocol;
         }
@@ -885,23 +891,21 @@ _orr_satellite_run_job (int sock)
             goto protocol;
           goto python_failure;
         }
-      if (PyList_Append (pieces, piece) < 0)
-        {
-          Py_DECREF (piece);
-          goto python_failure;
-        }
+      added = PyObject_CallMethod (pieces, "add", "(O)", piece);
       Py_DECREF (piece);
+      if (added == NULL)
+        goto python_failure;
+      Py_DECREF (added);
       g_clear_pointer (&msg, orr_wire_message_free);
     }
   g_clear_pointer (&msg, orr_wire_message_free);
 
   input_name = job.input_name && job.input_name[0] ? job.input_name : "InputDataSet";
   output_name = job.output_name && job.output_name[0] ? job.output_name : "OutputDataSet";
-  schema_list = schema_to_python (schema);
   params_list = params_to_python (job.params);
   partition_list = strv_to_python (job.partition_by);
   order_list = strv_to_python (job.order_by);
-  if (schema_list == NULL || params_list == NULL || partition_list == NULL || order_list == NULL)
+  if (params_list == NULL || partition_list == NULL || order_list == NULL)
     goto python_failure;
 
   _orr_satellite_sink_start (sock, job.max_message_bytes);
@@ -928,7 +932,7 @@ protocol:
 
 python_failure:
   _orr_satellite_sink_stop ();
-  _orr_satellite_send_py_error (sock, "The satellite failed");
+  _orr_satellite_send_py_error (sock, _("The satellite failed"));
   status = ORR_SATELLITE_EXIT_ERROR;
 
 out:

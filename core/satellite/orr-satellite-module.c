@@ -5,6 +5,7 @@
 
 #include <Python.h>
 #include <datetime.h>
+#include <glib/gi18n-lib.h>
 
 #include <errno.h>
 #include <math.h>
@@ -190,8 +191,8 @@ get_array (PyObject   *obj,
       (objects && (view->format == NULL || strcmp (view->format, "O") != 0)))
     {
       PyBuffer_Release (view);
-      PyErr_Format (PyExc_TypeError, "expected a one-dimensional %s array of %zd-byte items",
-                    objects ? "object" : "numeric", itemsize);
+      PyErr_Format (PyExc_TypeError, _("expected a one-dimensional %s array of %zd-byte items"),
+                    objects ? _("object") : _("numeric"), itemsize);
       return FALSE;
     }
   return TRUE;
@@ -234,7 +235,7 @@ decode_varlen (PyObject *module,
       !mapping_has (m, values_off, (n + 1) * 4) || !mapping_has (m, data_off, data_len) ||
       (validity_off >= 0 && !mapping_has (m, validity_off, (n + 7) / 8)))
     {
-      PyErr_SetString (PyExc_ValueError, "column buffers lie outside the batch");
+      PyErr_SetString (PyExc_ValueError, _("column buffers lie outside the batch"));
       return NULL;
     }
   if (!get_array (out, &view, sizeof (PyObject *), TRUE, TRUE))
@@ -242,7 +243,7 @@ decode_varlen (PyObject *module,
   if (start < 0 || start > array_len (&view) - n)
     {
       PyBuffer_Release (&view);
-      PyErr_SetString (PyExc_ValueError, "rows outside the output array");
+      PyErr_SetString (PyExc_ValueError, _("rows outside the output array"));
       return NULL;
     }
 
@@ -262,7 +263,7 @@ decode_varlen (PyObject *module,
       if (s < 0 || e < s || e > data_len)
         {
           PyBuffer_Release (&view);
-          PyErr_Format (PyExc_ValueError, "row %zd: offsets out of range", i + 1);
+          PyErr_Format (PyExc_ValueError, _("row %zd: offsets out of range"), i + 1);
           return NULL;
         }
       if (binary)
@@ -297,7 +298,7 @@ temporal_object (int         type,
     case ORR_DATA_TYPE_TIME:
       if (v < 0 || v >= USEC_PER_DAY)
         {
-          PyErr_Format (PyExc_ValueError, "row %zd holds a time of %lld µs, outside one day",
+          PyErr_Format (PyExc_ValueError, _("row %zd holds a time of %lld µs, outside one day"),
                         row + 1, (long long) v);
           return NULL;
         }
@@ -310,16 +311,16 @@ temporal_object (int         type,
       us = v - days * USEC_PER_DAY;
       break;
     default:
-      PyErr_SetString (PyExc_ValueError, "not a date, time or timestamp type");
+      PyErr_SetString (PyExc_ValueError, _("not a date, time or timestamp type"));
       return NULL;
     }
 
   if (days < DATE_MIN_DAYS || days > DATE_MAX_DAYS)
     {
       PyErr_Format (PyExc_ValueError,
-                    "row %zd holds a %s %lld days from 1970-01-01, outside the years 1 to 9999 "
-                    "that Python's datetime can hold",
-                    row + 1, type == ORR_DATA_TYPE_DATE ? "date" : "timestamp", (long long) days);
+                    _("row %zd holds a %s %lld days from 1970-01-01, outside the years 1 to 9999 "
+                      "that Python's datetime can hold"),
+                    row + 1, type == ORR_DATA_TYPE_DATE ? _("date") : _("timestamp"), (long long) days);
       return NULL;
     }
   civil_from_days (days, &y, &mo, &d);
@@ -354,7 +355,7 @@ decode_temporal (PyObject *module,
       !mapping_has (m, values_off, n * width) ||
       (validity_off >= 0 && !mapping_has (m, validity_off, (n + 7) / 8)))
     {
-      PyErr_SetString (PyExc_ValueError, "column buffers lie outside the batch");
+      PyErr_SetString (PyExc_ValueError, _("column buffers lie outside the batch"));
       return NULL;
     }
   if (!get_array (out, &view, sizeof (PyObject *), TRUE, TRUE))
@@ -362,7 +363,7 @@ decode_temporal (PyObject *module,
   if (start < 0 || start > array_len (&view) - n)
     {
       PyBuffer_Release (&view);
-      PyErr_SetString (PyExc_ValueError, "rows outside the output array");
+      PyErr_SetString (PyExc_ValueError, _("rows outside the output array"));
       return NULL;
     }
 
@@ -467,7 +468,7 @@ classify (PyObject *module,
     {
       PyBuffer_Release (&values);
       PyBuffer_Release (&nulls);
-      PyErr_SetString (PyExc_ValueError, "values and nulls differ in length");
+      PyErr_SetString (PyExc_ValueError, _("values and nulls differ in length"));
       return NULL;
     }
 
@@ -568,7 +569,7 @@ timedelta_us (PyObject *delta,
 {
   if (!PyDelta_Check (delta))
     {
-      PyErr_SetString (PyExc_TypeError, "utcoffset() did not return a timedelta");
+      PyErr_SetString (PyExc_TypeError, _("utcoffset() did not return a timedelta"));
       return FALSE;
     }
   *us = (gint64) PyDateTime_DELTA_GET_DAYS (delta) * USEC_PER_DAY +
@@ -643,7 +644,7 @@ convert_one (int         type,
         if (overflow != 0)
           {
             PyErr_Format (PyExc_OverflowError,
-                          "row %zd holds %R, which does not fit in a 64-bit integer", row + 1, v);
+                          _("row %zd holds %R, which does not fit in a 64-bit integer"), row + 1, v);
             return FALSE;
           }
         if (x == -1 && PyErr_Occurred ())
@@ -661,7 +662,7 @@ convert_one (int         type,
               {
                 PyErr_Clear ();
                 PyErr_Format (PyExc_OverflowError,
-                              "row %zd holds %R, which is too large for a 64-bit float", row + 1, v);
+                              _("row %zd holds %R, which is too large for a 64-bit float"), row + 1, v);
               }
             return FALSE;
           }
@@ -706,11 +707,11 @@ convert_one (int         type,
         return TRUE;
       }
     default:
-      PyErr_SetString (PyExc_ValueError, "cannot convert objects to this type");
+      PyErr_SetString (PyExc_ValueError, _("cannot convert objects to this type"));
       return FALSE;
     }
 
-  PyErr_Format (PyExc_TypeError, "row %zd holds a %s value", row + 1, Py_TYPE (v)->tp_name);
+  PyErr_Format (PyExc_TypeError, _("row %zd holds a %s value"), row + 1, Py_TYPE (v)->tp_name);
   return FALSE;
 }
 
@@ -732,7 +733,7 @@ convert (PyObject *module,
   width = orr_data_type_get_width (type);
   if (width == 0 || orr_data_type_is_variable (type))
     {
-      PyErr_SetString (PyExc_ValueError, "not a fixed-width type");
+      PyErr_SetString (PyExc_ValueError, _("not a fixed-width type"));
       return NULL;
     }
   if (!get_array (values_obj, &values, sizeof (PyObject *), TRUE, FALSE))
@@ -751,7 +752,7 @@ convert (PyObject *module,
   n = array_len (&values);
   if (array_len (&nulls) != n || array_len (&out) != n)
     {
-      PyErr_SetString (PyExc_ValueError, "arrays differ in length");
+      PyErr_SetString (PyExc_ValueError, _("arrays differ in length"));
       goto fail;
     }
 
@@ -1027,8 +1028,8 @@ sink_write (OrrWireType  type,
       sink_flush_locked ();
       sink.total = sink.limit;
       sink.truncated = TRUE;
-      notice = g_strdup_printf ("%s[output truncated: more than %" G_GUINT64_FORMAT " bytes]\n",
-                                sink.last_char == '\n' ? "" : "\n", sink.limit);
+      notice = g_strdup_printf (_("%s[output truncated: more than %llu bytes]\n"),
+                                sink.last_char == '\n' ? "" : "\n", (unsigned long long) sink.limit);
       sink_send_locked (type, notice, strlen (notice));
       g_mutex_unlock (&sink.lock);
       return;
@@ -1096,7 +1097,37 @@ module_flush (PyObject *module,
 
 /* ----------------------------------------------------------- module */
 
+/* The glue's own messages, from Orrery's catalog: loaded by the zygote
+ * before any sandbox, so a job reads it from memory. */
+static PyObject *
+module_gettext (PyObject *module,
+                PyObject *args)
+{
+  const char *msgid;
+
+  if (!PyArg_ParseTuple (args, "s:gettext", &msgid))
+    return NULL;
+  return PyUnicode_FromString (g_dgettext (GETTEXT_PACKAGE, msgid));
+}
+
+static PyObject *
+module_ngettext (PyObject *module,
+                 PyObject *args)
+{
+  const char *msgid;
+  const char *msgid_plural;
+  unsigned long long n;
+
+  if (!PyArg_ParseTuple (args, "ssK:ngettext", &msgid, &msgid_plural, &n))
+    return NULL;
+  return PyUnicode_FromString (g_dngettext (GETTEXT_PACKAGE, msgid, msgid_plural, n));
+}
+
 static PyMethodDef module_methods[] = {
+  { "gettext", module_gettext, METH_VARARGS,
+    "gettext(msgid) -> the message in the user's language (Orrery's catalog)." },
+  { "ngettext", module_ngettext, METH_VARARGS,
+    "ngettext(msgid, msgid_plural, n) -> the singular or plural message in the user's language." },
   { "decode_varlen", decode_varlen, METH_VARARGS,
     "decode_varlen(out, start, mapping, values_off, data_off, data_len, n, validity_off, binary)\n"
     "Fills out[start:start+n] with str (or bytes) of a TEXT (or BINARY) column; NULL stays None." },

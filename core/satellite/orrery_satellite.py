@@ -11,9 +11,9 @@ RangeIndex. Column types:
 
     Orrery type   pandas column                    NULL becomes
     -----------   ------------------------------   --------------------------
-    BOOL          bool (zero-copy)                 nullable "boolean", <NA>
-    INT16/32/64   int16/int32/int64 (zero-copy)    nullable Int16/32/64, <NA>
-    FLOAT32/64    float32/float64 (zero-copy)      NaN
+    BOOL          bool                             nullable "boolean", <NA>
+    INT16/32/64   int16/int32/int64                nullable Int16/32/64, <NA>
+    FLOAT32/64    float32/float64                  NaN
     DECIMAL       float64 = unscaled / 10**scale   NaN
     TEXT          object of str                    None
     BINARY        object of bytes                  None
@@ -23,9 +23,10 @@ RangeIndex. Column types:
                   object of datetime.datetime      None
                   when a value lies outside 1677-09-21 .. 2262-04-11
 
-"Zero-copy" columns are numpy views of the batch memory the engine sent,
-mapped copy-on-write: the script may write to them. A query returned in
-several batches has its columns concatenated (one copy).
+The C side converts each batch as it arrives (InputBuilder), while the
+engine fetches the next one: fixed-width columns are copied into buffers
+that grow by doubling and are trimmed in place at the end (no final
+concatenation), text and binary values are decoded into object arrays.
 
 Output: OutputDataSet must be a pandas DataFrame; its index is ignored and
 its column labels become names with str(). Column types:
@@ -74,6 +75,12 @@ import numpy as np
 import pandas as pd
 
 import _orrery
+
+
+def _(message):
+    """Orrery's message in the user's language: the catalog was loaded by
+    the zygote before any sandbox (_orrery.gettext)."""
+    return _orrery.gettext(message)
 
 SCRIPT_FILENAME = "<script>"
 
@@ -289,10 +296,172 @@ def _input_column(typ, scale, parts, n_total):
         if mask is not None:
             ns[mask] = _NAT
         return ns.view("datetime64[ns]")
-    raise ValueError(f"unknown column type {typ}")
+    raise ValueError(_("unknown column type {typ}").format(typ=typ))
+
+
+class _ColumnBuilder:
+    """One input column, filled batch by batch as the batches arrive (while
+    the engine fetches the next one) into a buffer that grows by doubling
+    and is trimmed in place at the end: no final concatenation."""
+
+    def __init__(self, typ, scale):
+        self.typ = typ
+        self.scale = scale
+        self.objects = typ in (TEXT, BINARY, DATE, TIME)
+        self.dtype = object if self.objects else (
+            np.float64 if typ == DECIMAL else _NUMPY_TYPES[typ])
+        self.values = None
+        self.mask = None
+        # TIMESTAMP: every value fits datetime64[ns] so far (the buffer then
+        # holds nanoseconds); else the column is rebuilt as objects at the end.
+        self.in_ns_range = True
+
+    def _reserve(self, need):
+        cap = 0 if self.values is None else len(self.values)
+        if need <= cap:
+            return
+        cap = max(need, cap * 2, 1024)
+        if self.values is None:
+            self.values = np.empty(cap, self.dtype)
+        elif self.objects:
+            grown = np.empty(cap, object)
+            grown[:len(self.values)] = self.values
+            self.values = grown
+        else:
+            # realloc(): large buffers move by remapping pages, not copying.
+            self.values.resize(cap, refcheck=False)
+        if self.mask is not None:
+            self.mask.resize(cap, refcheck=False)
+
+    def add(self, mapping, n, col, start):
+        validity_off, values_off, data_off, data_len = col
+        self._reserve(start + n)
+        end = start + n
+        mask = None
+        if validity_off >= 0:
+            bits = np.frombuffer(mapping, np.uint8, (n + 7) // 8, validity_off)
+            mask = np.unpackbits(bits, count=n, bitorder="little") == 0
+            if self.mask is None:
+                self.mask = np.zeros(len(self.values), np.bool_)
+            self.mask[start:end] = mask
+        elif self.mask is not None:
+            self.mask[start:end] = False
+
+        typ = self.typ
+        if typ in (TEXT, BINARY):
+            _orrery.decode_varlen(self.values, start, mapping, values_off, data_off, data_len,
+                                  n, validity_off, typ == BINARY)
+            return
+        if self.objects:
+            _orrery.decode_temporal(self.values, start, mapping, values_off, n, validity_off, typ)
+            return
+        view = np.frombuffer(mapping, _NUMPY_TYPES[typ], n, values_off)
+        out = self.values[start:end]
+        if typ == DECIMAL:
+            np.divide(view, 10.0 ** self.scale, out=out)
+        else:
+            out[:] = view
+        if typ in (FLOAT32, FLOAT64, DECIMAL) and mask is not None:
+            out[mask] = np.nan
+        elif typ == TIMESTAMP and self.in_ns_range:
+            valid = out if mask is None else out[~mask]
+            if valid.size and (valid.min() < _NS_MIN_US or valid.max() > _NS_MAX_US):
+                self.in_ns_range = False
+                return
+            out *= 1000
+            if mask is not None:
+                out[mask] = _NAT
+
+    def finish(self, n_total, parts):
+        """The column's array; @parts (the batches, kept only when a
+        TIMESTAMP column may need them) rebuild an out-of-range one."""
+        if self.typ == TIMESTAMP and not self.in_ns_range:
+            return _object_values(parts, n_total, TIMESTAMP)
+        if self.values is None:
+            return _input_column(self.typ, self.scale, [], 0)
+        self.values.resize(n_total, refcheck=False)
+        mask = None
+        if self.mask is not None:
+            self.mask.resize(n_total, refcheck=False)
+            mask = self.mask if self.mask.any() else None
+        typ = self.typ
+        if typ == BOOL and mask is not None:
+            return pd.arrays.BooleanArray(self.values, mask)
+        if typ in (INT16, INT32, INT64) and mask is not None:
+            return pd.arrays.IntegerArray(self.values, mask)
+        if typ == TIMESTAMP:
+            return self.values.view("datetime64[ns]")
+        return self.values
+
+
+class InputBuilder:
+    """Builds the input frame while it arrives: add() converts each batch
+    (called by the C side for every BATCH), finish() makes the frame."""
+
+    def __init__(self, schema):
+        self.schema = schema
+        self.n_rows = 0
+        self.columns = [_ColumnBuilder(typ, scale) for _name, typ, _precision, scale in schema]
+        # Batches are dropped once converted, unless a TIMESTAMP column may
+        # turn out to need them again (a value outside datetime64[ns]).
+        self.keep = any(typ == TIMESTAMP for _name, typ, _precision, _scale in schema)
+        self.pieces = []
+        self.error = None
+        # A lone batch stays as it came: its numeric columns are then
+        # zero-copy views of its (copy-on-write) memory. It is converted
+        # when a second one arrives.
+        self.first = None
+        self.n_batches = 0
+
+    def add(self, piece):
+        if piece[1] == 0:
+            return
+        self.n_batches += 1
+        if self.n_batches == 1:
+            self.first = piece
+            return
+        if self.first is not None:
+            first, self.first = self.first, None
+            self._convert(first)
+        self._convert(piece)
+
+    def _convert(self, piece):
+        mapping, n, cols = piece
+        if self.keep:
+            self.pieces.append(piece)
+        if self.error is not None:
+            return
+        for i, column in enumerate(self.columns):
+            try:
+                column.add(mapping, n, cols[i], self.n_rows)
+            except (ValueError, OverflowError) as exc:
+                self.error = (i, exc)
+                return
+        self.n_rows += n
+
+    def finish(self, input_name):
+        if self.first is not None:
+            first, self.first = self.first, None
+            return _build_input(input_name, self.schema, [first])
+        arrays = {}
+        for i, (name, _typ, _precision, _scale) in enumerate(self.schema):
+            try:
+                if self.error is not None and self.error[0] == i:
+                    raise self.error[1]
+                parts = [(mapping, n, cols[i]) for mapping, n, cols in self.pieces if n > 0]
+                arrays[i] = self.columns[i].finish(self.n_rows, parts)
+            except (ValueError, OverflowError) as exc:
+                raise _InputError(_("Column “{name}” of {input_name}: {error}").format(
+                    name=name, input_name=input_name, error=exc)) from None
+        self.pieces = []
+        frame = pd.DataFrame(arrays, index=pd.RangeIndex(self.n_rows), copy=False)
+        frame.columns = pd.Index([field[0] for field in self.schema], dtype=object)
+        return frame
 
 
 def _build_input(input_name, schema, pieces):
+    if isinstance(pieces, InputBuilder):
+        return pieces.finish(input_name)
     n_total = sum(n for _, n, _ in pieces)
     arrays = {}
     for i, (name, typ, _precision, scale) in enumerate(schema):
@@ -300,7 +469,8 @@ def _build_input(input_name, schema, pieces):
         try:
             arrays[i] = _input_column(typ, scale, parts, n_total)
         except (ValueError, OverflowError) as exc:
-            raise _InputError(f"Column “{name}” of {input_name}: {exc}") from None
+            raise _InputError(_("Column “{name}” of {input_name}: {error}").format(
+                name=name, input_name=input_name, error=exc)) from None
     # copy=False: no consolidation into 2-D blocks, the views stay views.
     frame = pd.DataFrame(arrays, index=pd.RangeIndex(n_total), copy=False)
     frame.columns = pd.Index([field[0] for field in schema], dtype=object)
@@ -319,13 +489,13 @@ def _param_value(name, typ, raw):
             return _EPOCH_DATE + datetime.timedelta(days=raw)
         if typ == TIME:
             if not 0 <= raw < _US_PER_DAY:
-                raise ValueError(f"{raw} µs is outside one day")
+                raise ValueError(_("{raw} µs is outside one day").format(raw=raw))
             return datetime.time(raw // 3_600_000_000, raw // 60_000_000 % 60,
                                  raw // 1_000_000 % 60, raw % 1_000_000)
         if typ == TIMESTAMP:
             return _EPOCH + datetime.timedelta(microseconds=raw)
     except (ValueError, OverflowError) as exc:
-        raise _InputError(f"Parameter “{name}”: {exc}") from None
+        raise _InputError(_("Parameter “{name}”: {error}").format(name=name, error=exc)) from None
     if typ in (FLOAT32, FLOAT64, DECIMAL):
         return float(raw)
     return raw
@@ -335,14 +505,14 @@ def _param_value(name, typ, raw):
 
 
 def _unsupported(where, dtype):
-    return _OutputError(f"{where} has dtype {dtype}, which Orrery cannot return; "
-                        "convert it (for example with .astype(str))")
+    return _OutputError(_("{where} has dtype {dtype}, which Orrery cannot return; "
+                          "convert it (for example with .astype(str))").format(where=where, dtype=dtype))
 
 
 def _join_names(names):
     if len(names) == 1:
         return names[0]
-    return ", ".join(names[:-1]) + " and " + names[-1]
+    return _("{names} and {last}").format(names=", ".join(names[:-1]), last=names[-1])
 
 
 def _object_column(where, name, values, mask=None):
@@ -387,10 +557,11 @@ def _object_column(where, name, values, mask=None):
                 if t.__name__ not in names:
                     names.append(t.__name__)
         if len(names) == 1:
-            raise _OutputError(f"{where} holds {names[0]} values, which Orrery cannot return; "
-                               "convert it (for example with .astype(str))")
-        raise _OutputError(f"{where} mixes {_join_names(names)} values; "
-                           "convert it to one type (for example with .astype(str))")
+            raise _OutputError(_("{where} holds {type} values, which Orrery cannot return; "
+                                 "convert it (for example with .astype(str))").format(where=where, type=names[0]))
+        raise _OutputError(_("{where} mixes {types} values; "
+                             "convert it to one type (for example with .astype(str))").format(
+                                 where=where, types=_join_names(names)))
 
     if typ in (TEXT, BINARY):
         return (name, typ, values, nulls if nulls.any() else None)
@@ -398,7 +569,7 @@ def _object_column(where, name, values, mask=None):
     try:
         _orrery.convert(values, nulls, out, typ)
     except (ValueError, OverflowError, TypeError) as exc:
-        raise _OutputError(f"{where}: {exc}") from None
+        raise _OutputError(_("{where}: {error}").format(where=where, error=exc)) from None
     return (name, typ, out, nulls if nulls.any() else None)
 
 
@@ -416,8 +587,8 @@ def _numpy_column(where, name, values, mask):
             if mask is not None:
                 big &= ~mask
             if big.any():
-                raise _OutputError(f"{where} holds values above {2**63 - 1}, "
-                                   "which do not fit in a 64-bit integer")
+                raise _OutputError(_("{where} holds values above {max}, "
+                                     "which do not fit in a 64-bit integer").format(where=where, max=2**63 - 1))
     elif kind == "f":
         typ = FLOAT32 if size <= 4 else FLOAT64
         values = np.ascontiguousarray(values, _NUMPY_TYPES[typ])
@@ -439,7 +610,7 @@ def _numpy_column(where, name, values, mask):
 
 
 def _output_column(output_name, name, series):
-    where = f"Column “{name}” of {output_name}"
+    where = _("Column “{name}” of {output_name}").format(name=name, output_name=output_name)
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         return _object_column(where, name, series.astype(object).to_numpy(dtype=object))
@@ -463,10 +634,12 @@ def _output_column(output_name, name, series):
 
 def _output_frame(output_name, namespace):
     if output_name not in namespace:
-        raise _OutputError(f"{output_name} is not defined; assign a pandas DataFrame to it")
+        raise _OutputError(_("{output_name} is not defined; assign a pandas DataFrame to it").format(
+            output_name=output_name))
     frame = namespace[output_name]
     if not isinstance(frame, pd.DataFrame):
-        raise _OutputError(f"{output_name} must be a pandas DataFrame, not {type(frame).__name__}")
+        raise _OutputError(_("{output_name} must be a pandas DataFrame, not {type}").format(
+            output_name=output_name, type=type(frame).__name__))
     return frame
 
 
@@ -478,9 +651,10 @@ def _concat_outputs(output_name, frames):
     width = frames[0].shape[1]
     for frame in frames[1:]:
         if frame.shape[1] != width:
-            raise _OutputError(f"{output_name} has {width} columns in one run of the script and "
-                               f"{frame.shape[1]} in another; every partition and chunk must "
-                               "return the same columns")
+            raise _OutputError(_("{output_name} has {width} columns in one run of the script and "
+                                 "{other} in another; every partition and chunk must "
+                                 "return the same columns").format(
+                                     output_name=output_name, width=width, other=frame.shape[1]))
     combined = pd.concat([frame.set_axis(range(width), axis=1) for frame in frames],
                          ignore_index=True)
     combined.columns = frames[0].columns
@@ -509,8 +683,9 @@ def _output_param(name, typ, namespace):
     value = namespace.get(_variable_name(name))
     if value is None or value is pd.NA or value is pd.NaT:
         return (name, typ, None)
-    mismatch = _OutputError(f"Output parameter “{name}” is declared {_DECLARED[typ]} "
-                            f"but the script left {type(value).__name__}")
+    mismatch = _OutputError(_("Output parameter “{name}” is declared {declared} "
+                              "but the script left {type}").format(
+                                  name=name, declared=_DECLARED[typ], type=type(value).__name__))
     is_bool = isinstance(value, (bool, np.bool_))
 
     if typ in _INT_RANGES:
@@ -519,16 +694,17 @@ def _output_param(name, typ, namespace):
         raw = int(value)
         type_name, low, high = _INT_RANGES[typ]
         if not low <= raw <= high:
-            raise _OutputError(f"Output parameter “{name}” holds {raw}, "
-                               f"outside the range of {type_name} ({low} to {high})")
+            raise _OutputError(_("Output parameter “{name}” holds {value}, "
+                                 "outside the range of {type} ({low} to {high})").format(
+                                     name=name, value=raw, type=type_name, low=low, high=high))
     elif typ in (FLOAT32, FLOAT64, DECIMAL):
         if is_bool or not isinstance(value, (int, float, np.integer, np.floating, decimal.Decimal)):
             raise mismatch
         try:
             raw = float(value)
         except OverflowError:
-            raise _OutputError(f"Output parameter “{name}” holds {value}, "
-                               "too large for a float") from None
+            raise _OutputError(_("Output parameter “{name}” holds {value}, "
+                                 "too large for a float").format(name=name, value=value)) from None
         if math.isnan(raw):
             raw = None
     elif typ == TEXT:
@@ -537,11 +713,11 @@ def _output_param(name, typ, namespace):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise _OutputError(f"Output parameter “{name}” holds text that cannot be encoded "
-                               "as UTF-8 (a lone surrogate)") from None
+            raise _OutputError(_("Output parameter “{name}” holds text that cannot be encoded "
+                                 "as UTF-8 (a lone surrogate)").format(name=name)) from None
         if "\0" in value:
-            raise _OutputError(f"Output parameter “{name}” holds a NUL character, "
-                               "which text parameters cannot carry")
+            raise _OutputError(_("Output parameter “{name}” holds a NUL character, "
+                                 "which text parameters cannot carry").format(name=name))
         raw = value
     elif typ == BINARY:
         if not isinstance(value, (bytes, bytearray, memoryview)):
@@ -660,9 +836,12 @@ def _column_positions(frame, input_name, names, what):
         if not found:
             found = [i for i, label in enumerate(labels) if label.casefold() == name.casefold()]
         if len(found) != 1:
-            how = "matches no column" if not found else "matches several columns"
-            raise _InputError(f"{what} “{name}” {how} of {input_name} "
-                              f"(its columns: {', '.join(labels) or 'none'})")
+            if not found:
+                message = _("{what} “{name}” matches no column of {input_name} (its columns: {columns})")
+            else:
+                message = _("{what} “{name}” matches several columns of {input_name} (its columns: {columns})")
+            raise _InputError(message.format(what=what, name=name, input_name=input_name,
+                                             columns=", ".join(labels) or _("none")))
         positions.append(found[0])
     return positions
 
@@ -672,16 +851,17 @@ def _runs(frame, input_name, partition_by, order_by, rows_per_read):
     (rows with equal values in the partition columns, NULLs together),
     sorted by the partition then the order columns (NULLs first, as SQL
     Server sorts), each cut into chunks of rows_per_read rows."""
-    keys = _column_positions(frame, input_name, partition_by, "Partition column")
-    order = _column_positions(frame, input_name, order_by, "Order column")
+    keys = _column_positions(frame, input_name, partition_by, _("Partition column"))
+    order = _column_positions(frame, input_name, order_by, _("Order column"))
     by = keys + [k for k in order if k not in keys]
     if by and len(frame) > 1:
         positional = frame.set_axis(range(frame.shape[1]), axis=1)
         try:
             ranks = positional.sort_values(by=by, na_position="first", kind="mergesort").index
         except TypeError as exc:
-            raise _InputError(f"The rows of {input_name} cannot be sorted by "
-                              f"{', '.join(str(frame.columns[k]) for k in by)}: {exc}") from None
+            raise _InputError(_("The rows of {input_name} cannot be sorted by {columns}: {error}").format(
+                input_name=input_name, columns=", ".join(str(frame.columns[k]) for k in by),
+                error=exc)) from None
         frame = frame.iloc[np.asarray(ranks)].reset_index(drop=True)
     groups = [frame]
     if keys:
