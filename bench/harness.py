@@ -195,7 +195,13 @@ class TreeSampler(threading.Thread):
         me = os.getpid()
         while not self.stop_event.is_set():
             total = 0
-            for pid, comm in descendants(me):
+            # A CLI's job runs in a child of the launchpad (which may not be
+            # ours: whoever ran the CLI first started it); the launchpad
+            # itself, a resident warm zygote, is reported apart.
+            procs = [p for p in descendants(me) if not is_launchpad(p[0])]
+            for lp in launchpad_pids():
+                procs += descendants(lp)
+            for pid, comm in procs:
                 total += pss_kib(pid)
                 r = rss_kib(pid)
                 if r > self.peak_by_name.get(comm, 0):

@@ -68,8 +68,8 @@ cmd_cancel (int argc, char **argv)
 
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (context, _("Asks the Orrery program that runs JOB (a console, “orrery run”) to "
-                                           "cancel it, as its own Cancel would. JOB is the ID that “orrery jobs” "
-                                           "shows (ENGINE-PID-JOB-ID). Only the job's user or root may cancel it."));
+                                           "cancel it, as its own Cancel would. JOB is as “orrery jobs” shows it "
+                                           "(ENGINE-PID-JOB-ID). Only the job's user or root may cancel it."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return usage_error (context, error->message);

@@ -44,6 +44,7 @@ struct _OrrEngine {
   gboolean use_launchpad;     /* connect to the resident launchpad (orr-launchpad.h) */
   gboolean via_launchpad;     /* control is a launchpad connection, not our zygote's */
   gboolean preparing;         /* orr_engine_prepare()'s thread runs */
+  gboolean zygote_starting;   /* a thread is in start_zygote_once_locked() */
   char *python_version;
   char *numpy_version;
   char *pandas_version;
@@ -426,9 +427,30 @@ set_versions (OrrEngine *self, char **versions)
   self->pandas_version = g_strdup (versions[2]);
 }
 
+static gboolean start_zygote_once_locked (OrrEngine *self, GError **error);
+
+/* One thread starts the zygote; the others wait for it (starting drops the
+ * lock while it waits for the spawn), then use it or try in turn. */
 static gboolean
 start_zygote_locked (OrrEngine  *self,
                      GError    **error)
+{
+  gboolean ok;
+
+  while (self->zygote_starting)
+    g_cond_wait (&self->cond, &self->lock);
+  if (self->control >= 0 && !self->zygote_dead)
+    return TRUE;
+  self->zygote_starting = TRUE;
+  ok = start_zygote_once_locked (self, error);
+  self->zygote_starting = FALSE;
+  g_cond_broadcast (&self->cond);
+  return ok;
+}
+
+static gboolean
+start_zygote_once_locked (OrrEngine  *self,
+                          GError    **error)
 {
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(OrrWireMessage) msg = NULL;

@@ -1206,7 +1206,9 @@ orr_isolation_dup_report (OrrIsolation *self)
       else
         /* Translators: a limit's mechanism (cgroup v2, rlimit…), then how it applies. */
         g_string_append_printf (out, _("%s: %s\n"),
-                                orr_limit_backend_to_string (self->backends[i]), self->backend_notes[i]);
+                                self->backends[i] == ORR_LIMIT_BACKEND_ENGINE_TIMER
+                                ? _("engine timer") : orr_limit_backend_to_string (self->backends[i]),
+                                self->backend_notes[i]);
     }
   if (self->enabled)
     {

@@ -25,6 +25,8 @@
  * its socket before exec, so this is only ever a few milliseconds). */
 #define START_RACE_TIMEOUT_MS 5000
 #define MAX_IDLE_S (7 * 24 * 3600)
+/* Not translated: the client recognises it. */
+#define CLOSED_PREFIX "The launchpad closed the connection: "
 
 static gboolean
 check_private_dir (const char *path, GError **error)
@@ -56,7 +58,9 @@ orr_launchpad_dup_dir (GError **error)
   const char *runtime = g_getenv ("XDG_RUNTIME_DIR");
   g_autofree char *dir = NULL;
 
-  if (runtime && g_path_is_absolute (runtime))
+  /* An XDG_RUNTIME_DIR that is no directory (/dev/null says "none") is as
+   * good as unset. */
+  if (runtime && g_path_is_absolute (runtime) && g_file_test (runtime, G_FILE_TEST_IS_DIR))
     dir = g_build_filename (runtime, "orrery", NULL);
   else if (geteuid () == 0)
     {
@@ -233,7 +237,13 @@ receive_ready (int fd, int timeout_ms, char ***versions, GError **error)
   msg = orr_wire_recv (fd, error);
   if (msg == NULL)
     {
-      g_prefix_error (error, _("The launchpad closed the connection: "));
+      if (error && *error)
+        {
+          g_autofree char *why = g_strdup ((*error)->message);
+
+          g_clear_error (error);
+          g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, "%s%s", CLOSED_PREFIX, why);
+        }
       return FALSE;
     }
   if (msg->type != ORR_WIRE_READY || (*versions = orr_wire_decode_strings (msg->payload, 3, error)) == NULL)
@@ -279,6 +289,8 @@ orr_launchpad_connect (const char         *satellite_path,
   gint64 deadline;
   guint idle_s;
   gboolean started = FALSE;
+  gboolean retried = FALSE;
+  g_autoptr(GError) ready_error = NULL;
   int lock_fd = -1;
   int fd = -1;
 
@@ -305,6 +317,7 @@ orr_launchpad_connect (const char         *satellite_path,
     return -1;
 
   deadline = g_get_monotonic_time () + START_RACE_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
+again:
   for (;;)
     {
       fd = try_connect (&addr);
@@ -370,8 +383,26 @@ orr_launchpad_connect (const char         *satellite_path,
     close (lock_fd);
   lock_fd = -1;
 
-  if (!check_server (fd, sock_path, error) || !receive_ready (fd, ready_timeout_ms, versions, error))
+  if (!check_server (fd, sock_path, error))
     goto fail;
+  if (!receive_ready (fd, ready_timeout_ms, versions, &ready_error))
+    {
+      /* A launchpad that found itself out of date (its binary or a library
+       * was replaced) drops its waiting clients and gives up its socket and
+       * lock: try once more, which starts a current one. */
+      if (!retried && g_str_has_prefix (ready_error->message, CLOSED_PREFIX))
+        {
+          retried = TRUE;
+          g_clear_error (&ready_error);
+          close (fd);
+          fd = -1;
+          deadline = g_get_monotonic_time () + START_RACE_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
+          started = FALSE;
+          goto again;
+        }
+      g_propagate_error (error, g_steal_pointer (&ready_error));
+      goto fail;
+    }
   return fd;
 
 fail:

@@ -12,7 +12,7 @@ G_BEGIN_DECLS
  * satellite binary (path and identity) and environment; reached over a unix
  * socket in a private directory (0700, owned by the uid):
  *
- *   $XDG_RUNTIME_DIR/orrery       when XDG_RUNTIME_DIR is set
+ *   $XDG_RUNTIME_DIR/orrery       when XDG_RUNTIME_DIR is a directory
  *   /run/orrery/launchpad         for root otherwise
  *   ${TMPDIR:-/tmp}/orrery-UID    otherwise
  *

@@ -768,8 +768,8 @@ static gboolean
 bad_value (PgCursor *c, OrrNativeCursor *self, guint col, guint row, GError **error)
 {
   g_set_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL,
-               _("Column “%s”, row %" G_GUINT64_FORMAT ": the server sent a malformed %s value"),
-               orr_schema_get_field (self->schema, col)->name, c->rows_seen + row + 1,
+               _("Column “%s”, row %llu: the server sent a malformed %s value"),
+               orr_schema_get_field (self->schema, col)->name, (unsigned long long) (c->rows_seen + row + 1),
                orr_data_type_to_string (c->columns[col].type));
   return FALSE;
 }

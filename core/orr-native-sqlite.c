@@ -595,10 +595,10 @@ read_batch (OrrNativeCursor *self, gboolean shared, GCancellable *cancellable,
               g_cancellable_disconnect (cancellable, handler);
               *unsure = TRUE;
               g_set_error (error, ORR_ERROR, ORR_ERROR_UNSUPPORTED,
-                           _("Column “%s”, row %" G_GUINT64_FORMAT ": the SQLite value “%.40s” (stored as %s) "
+                           _("Column “%s”, row %llu: the SQLite value “%.40s” (stored as %s) "
                              "does not fit the column's declared type; run the query with OrreryNative=No "
                              "in the connection string to read it as the ODBC driver does"),
-                           orr_schema_get_field (self->schema, i)->name, c->rows_seen + row + 1,
+                           orr_schema_get_field (self->schema, i)->name, (unsigned long long) (c->rows_seen + row + 1),
                            (const char *) sqlite3_column_text (c->stmt, i),
                            sqlite3_column_type (c->stmt, i) == SQLITE_TEXT ? "text" :
                            sqlite3_column_type (c->stmt, i) == SQLITE_BLOB ? "blob" :

@@ -479,6 +479,77 @@ test_binary_changed (void)
 }
 
 static void
+test_catalog_changed (void)
+{
+  g_autofree char *dir = fresh_runtime_dir ();
+  g_autofree char *built = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".",
+                                             "..", "po", "fr", "LC_MESSAGES", "orrery.mo", NULL);
+  g_autofree char *locale = g_build_filename (dir, "locale", NULL);
+  g_autofree char *mo_dir = g_build_filename (locale, "fr", "LC_MESSAGES", NULL);
+  g_autofree char *mo = g_build_filename (mo_dir, "orrery.mo", NULL);
+  g_autofree char *maps_path = NULL;
+  g_autofree char *maps = NULL;
+  g_autoptr(OrrEngine) a = NULL;
+  g_autoptr(OrrEngine) b = NULL;
+  g_autoptr(OrrJob) job = NULL;
+  g_autoptr(GArray) pids = NULL;
+  int old_pid;
+
+  g_test_summary ("A launchpad whose message catalog (or any file it has mapped) was replaced serves its "
+                  "connected engines, but a new engine gets a new launchpad; the old one leaves when idle");
+  if (!g_file_test (built, G_FILE_TEST_EXISTS))
+    {
+      g_autofree char *why = g_strdup_printf ("%s was not built", built);
+      g_test_skip (why);
+      return;
+    }
+  g_assert_cmpint (g_mkdir_with_parents (mo_dir, 0700), ==, 0);
+  copy_file (built, mo);
+  g_setenv ("ORRERY_LOCALEDIR", locale, TRUE);
+  g_setenv ("LANGUAGE", "fr", TRUE);
+  a = launchpad_engine ();
+  job = run_job (a, "OutputDataSet = InputDataSet", "SELECT 1 AS x");
+  assert_job_ok (job, 1);
+  pids = launchpad_pids ();
+  g_assert_cmpuint (pids->len, ==, 1);
+  old_pid = g_array_index (pids, int, 0);
+  maps_path = g_strdup_printf ("/proc/%d/maps", old_pid);
+  g_assert_true (g_file_get_contents (maps_path, &maps, NULL, NULL));
+  if (strstr (maps, mo) == NULL)
+    {
+      g_unsetenv ("ORRERY_LOCALEDIR");
+      g_unsetenv ("LANGUAGE");
+      g_clear_object (&a);
+      kill_launchpads ();
+      g_test_skip ("the launchpad did not map its message catalog (gettext read it instead)");
+      return;
+    }
+
+  copy_file (built, mo);
+  b = launchpad_engine ();
+  g_clear_object (&job);
+  job = run_job (b, "OutputDataSet = InputDataSet", "SELECT 2 AS x");
+  assert_job_ok (job, 1);
+  g_assert_true (orr_engine_get_uses_launchpad (b));
+  g_clear_pointer (&pids, g_array_unref);
+  pids = launchpad_pids ();
+  g_assert_cmpuint (pids->len, ==, 1);
+  g_assert_cmpint (g_array_index (pids, int, 0), !=, old_pid);
+  /* The old one still serves the engine connected to it… */
+  g_assert_true (alive (old_pid));
+  g_clear_object (&job);
+  job = run_job (a, "OutputDataSet = InputDataSet", "SELECT 3 AS x");
+  assert_job_ok (job, 1);
+  /* …and leaves once it is gone. */
+  g_clear_object (&a);
+  g_assert_true (wait_gone (old_pid, 5000));
+  g_unsetenv ("ORRERY_LOCALEDIR");
+  g_unsetenv ("LANGUAGE");
+  g_clear_object (&b);
+  kill_launchpads ();
+}
+
+static void
 test_concurrent_start (void)
 {
   g_autofree char *dir = fresh_runtime_dir ();
@@ -705,6 +776,7 @@ main (int argc, char **argv)
   g_test_add_func ("/Orr/Launchpad/bad-directory", test_bad_dir);
   g_test_add_func ("/Orr/Launchpad/idle-exit", test_idle_exit);
   g_test_add_func ("/Orr/Launchpad/binary-changed", test_binary_changed);
+  g_test_add_func ("/Orr/Launchpad/catalog-changed", test_catalog_changed);
   g_test_add_func ("/Orr/Launchpad/concurrent-start", test_concurrent_start);
   g_test_add_func ("/Orr/Launchpad/killed", test_killed);
   g_test_add_func ("/Orr/Launchpad/isolation", test_isolation);

@@ -42,6 +42,7 @@ cat >"$WORK/config.h" <<'EOF'
 #pragma once
 #define PACKAGE_VERSION "0"
 #define GETTEXT_PACKAGE "orrery"
+#define LOCALEDIR "/usr/share/locale"
 EOF
 
 read -r -a glib_flags <<<"$(pkg-config --cflags --libs glib-2.0 gobject-2.0 gio-2.0)"

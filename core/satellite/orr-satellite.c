@@ -175,12 +175,28 @@ typedef struct {
   guint idle_s;
   char *exe_path;
   struct stat exe_st;
+  GPtrArray *files;       /* LoadedFile: what it runs, as it was when loaded */
+  gboolean retired;       /* socket and lock given up: leaves when idle */
   char *sock_path;
   struct stat sock_st;
   ino_t ns[3];
 } Zygote;
 
 static const char * const ns_names[3] = { "user", "mnt", "pid" };
+
+typedef struct {
+  char *path;
+  struct stat st;
+} LoadedFile;
+
+static void
+loaded_file_free (gpointer data)
+{
+  LoadedFile *f = data;
+
+  g_free (f->path);
+  g_free (f);
+}
 
 static void
 zygote_cleanup_socket (Zygote *z)
@@ -488,11 +504,22 @@ peer_allowed (Zygote *z, int fd)
   return !is_descendant (z, cred.pid);
 }
 
+static gboolean launchpad_stale (Zygote *z);
+static void launchpad_retire (Zygote *z);
+
 static void
 launchpad_accept (Zygote *z)
 {
-  int fd = accept4 (CHANNEL_FD, NULL, NULL, SOCK_CLOEXEC);
+  int fd;
 
+  /* Replaced since it started: closing the listener drops the waiting
+   * clients, who start a launchpad of what is there now. */
+  if (launchpad_stale (z))
+    {
+      launchpad_retire (z);
+      return;
+    }
+  fd = accept4 (CHANNEL_FD, NULL, NULL, SOCK_CLOEXEC);
   if (fd < 0)
     return;
   if (!peer_allowed (z, fd))
@@ -511,6 +538,82 @@ same_file (const struct stat *a, const struct stat *b)
          a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
+/* Every file mapped now (the satellite, libpython, numpy's and pandas'
+ * extension modules, the message catalog…): once everything is loaded, what
+ * a job would run. */
+static void
+record_loaded_files (Zygote *z)
+{
+  g_autofree char *maps = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+
+  z->files = g_ptr_array_new_with_free_func (loaded_file_free);
+  if (!g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL))
+    return;
+  lines = g_strsplit (maps, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    {
+      const char *path = strchr (lines[i], '/');
+      LoadedFile *f;
+
+      if (path == NULL || g_str_has_suffix (path, " (deleted)") || g_hash_table_contains (seen, path))
+        continue;
+      f = g_new0 (LoadedFile, 1);
+      if (stat (path, &f->st) != 0)
+        {
+          g_free (f);
+          continue;
+        }
+      f->path = g_strdup (path);
+      g_hash_table_add (seen, f->path);
+      g_ptr_array_add (z->files, f);
+    }
+}
+
+/* Was any of it replaced since (a rebuild, an upgrade, a new catalog)? A
+ * launchpad that would not run what a new zygote would must not serve. */
+static gboolean
+launchpad_stale (Zygote *z)
+{
+  struct stat st;
+
+  if (stat (z->exe_path, &st) != 0 || !same_file (&st, &z->exe_st))
+    return TRUE;
+  for (guint i = 0; z->files && i < z->files->len; i++)
+    {
+      LoadedFile *f = g_ptr_array_index (z->files, i);
+
+      if (stat (f->path, &st) != 0 || !same_file (&st, &f->st))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Gives up the socket and the lock, so that a new launchpad may start at
+ * once; serves its connections and children until they are gone. */
+static void
+launchpad_retire (Zygote *z)
+{
+  int null_fd;
+
+  if (z->retired)
+    return;
+  zygote_cleanup_socket (z);
+  /* /dev/null over both rather than close(): descriptors 3 and 4 must stay
+   * taken, or the next job socket would land there and a child, closing
+   * "the channel and the lock", would close it. */
+  null_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd < 0 || dup3 (null_fd, CHANNEL_FD, O_CLOEXEC) < 0 || dup3 (null_fd, LOCK_FD, O_CLOEXEC) < 0)
+    {
+      /* Cannot let go safely: leave now (connections see EOF; their
+       * children go with us). */
+      zygote_shutdown (z, ORR_SATELLITE_EXIT_OK);
+    }
+  close (null_fd);
+  z->retired = TRUE;
+}
+
 /* Time to go? Only when nobody is connected and no job runs. */
 static gboolean
 launchpad_should_leave (Zygote *z, gint64 idle_since)
@@ -519,11 +622,12 @@ launchpad_should_leave (Zygote *z, gint64 idle_since)
 
   if (z->clients->len > 0 || g_hash_table_size (z->children) > 0)
     return FALSE;
+  if (z->retired)
+    return TRUE;
   if (g_get_monotonic_time () - idle_since >= (gint64) z->idle_s * G_USEC_PER_SEC)
     return TRUE;
-  /* A new build or upgrade: its clients look for a launchpad of the new
-   * binary (another socket name). */
-  if (stat (z->exe_path, &st) != 0 || !same_file (&st, &z->exe_st))
+  /* A new build or upgrade: its clients look for a new launchpad. */
+  if (launchpad_stale (z))
     return TRUE;
   /* Our socket was removed or replaced: nobody can reach us any more. */
   if (stat (z->sock_path, &st) != 0 || st.st_ino != z->sock_st.st_ino || st.st_dev != z->sock_st.st_dev)
@@ -609,6 +713,8 @@ run_zygote_mode (gboolean launchpad,
   strings[0] = python;
   z.ready = orr_wire_encode_strings (strings, 3);
   Py_DECREF (versions);
+  if (launchpad)
+    record_loaded_files (&z);
 
   sigemptyset (&mask);
   sigaddset (&mask, SIGCHLD);
@@ -640,7 +746,7 @@ run_zygote_mode (gboolean launchpad,
       fds[0].fd = z.signal_fd;
       fds[0].events = POLLIN;
       /* The private zygote's listener slot stays empty (fd -1). */
-      fds[1].fd = launchpad ? CHANNEL_FD : -1;
+      fds[1].fd = launchpad && !z.retired ? CHANNEL_FD : -1;
       fds[1].events = POLLIN;
       for (guint i = 0; i < n_clients; i++)
         {
