@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <locale.h>
 #include <pwd.h>
 #include <signal.h>
 #include <string.h>
@@ -2023,6 +2024,7 @@ test_pg_dba_flow (Fixture       *f,
  * msgids of the .mo the console reads, each with its translations (every
  * context and plural form), to find text left in English on screen. */
 static GHashTable *french_msgids;
+static const char *french_locpath;
 
 static guint32
 mo_word (const char *data,
@@ -2351,6 +2353,19 @@ test_french_pages (Fixture       *f,
                    "OutputDataSet = InputDataSet.groupby('species', as_index=False).mean()\n");
   run_script (f);
   g_assert_cmpstr (gtk_button_get_label (SCRIPT (f, "run_button")), ==, "_Exécuter");
+  /* Durations and counts in the locale's way: "0,04 s" under fr_FR. */
+  if (french_locpath != NULL && *french_locpath != '\0')
+    {
+      const char *status = gtk_label_get_text (SCRIPT (f, "status_label"));
+
+      g_test_message ("status: %s", status);
+      g_assert_cmpstr (localeconv ()->decimal_point, ==, ",");
+      g_assert_nonnull (strstr (status, ","));
+      g_assert_null (strstr (status, "."));
+    }
+  else
+    g_test_message ("ORRERY_TEST_FR_LOCPATH is not set (tools/test.sh sets it when localedef can build "
+                    "fr_FR.UTF-8): the decimal comma is not checked, numbers stay in C.UTF-8's format");
 
   stack = window_child (f, "stack");
   for (i = 0; i < G_N_ELEMENTS (pages); i++)
@@ -2497,6 +2512,15 @@ main (int   argc,
         g_error ("%s does not exist: build the translations (ninja orrery-gmo) first", mo);
       g_setenv ("LANGUAGE", "fr", TRUE);
       french_msgids = load_mo (mo);
+      /* tools/test.sh compiles fr_FR.UTF-8 into a private LOCPATH (no
+       * system change): numbers then follow French rules too. */
+      french_locpath = g_getenv ("ORRERY_TEST_FR_LOCPATH");
+      if (french_locpath != NULL && *french_locpath != '\0')
+        {
+          g_setenv ("LOCPATH", french_locpath, TRUE);
+          g_setenv ("LANG", "fr_FR.UTF-8", TRUE);
+          g_unsetenv ("LC_ALL");
+        }
     }
   orr_ui_init_i18n ();
 

@@ -13,7 +13,7 @@ packages=(
   unixodbc unixodbc-dev odbc-postgresql libsqliteodbc libsqlite3-dev
   python3 python3-numpy python3-pandas libpython3.11-dev python3-pyodbc python3-sklearn
   postgresql libpq-dev
-  xvfb xauth imagemagick gettext desktop-file-utils appstream-util
+  xvfb xauth imagemagick gettext locales desktop-file-utils appstream-util
   clang-14 libclang-rt-14-dev hyperfine sqlite3
 )
 

@@ -187,6 +187,20 @@ export ORRERY_TEST_SQLITE_DSN=orrery_test_sqlite
 export ORRERY_TEST_SQLITE_CONN="Driver={SQLite3};Database=$WORK/test.sqlite"
 export ORRERY_TEST_TMPDIR=$WORK
 
+# French number formatting is tested in fr_FR.UTF-8, compiled into a private
+# LOCPATH from the locales package's sources: nothing changes on the host.
+if command -v localedef >/dev/null 2>&1 && [ -f /usr/share/i18n/locales/fr_FR ]; then
+  mkdir -p "$WORK/locale"
+  localedef -c -i fr_FR -f UTF-8 "$WORK/locale/fr_FR.UTF-8" >/dev/null 2>&1 || true
+  if [ -f "$WORK/locale/fr_FR.UTF-8/LC_NUMERIC" ]; then
+    export ORRERY_TEST_FR_LOCPATH=$WORK/locale
+  else
+    say "note: localedef could not build fr_FR.UTF-8; French tests run in C.UTF-8 (no decimal-comma check)"
+  fi
+else
+  say "note: localedef or the fr_FR locale source is missing (Debian package locales); French tests run in C.UTF-8"
+fi
+
 # A quiet, hermetic desktop session for the UI tests.
 export NO_AT_BRIDGE=${NO_AT_BRIDGE:-1}
 export GSETTINGS_BACKEND=${GSETTINGS_BACKEND:-memory}
