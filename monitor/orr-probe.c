@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -774,12 +775,40 @@ parent_of (int pid)
   return p[1] && p[2] && p[3] ? atoi (p + 4) : 0;
 }
 
-/* A satellite is the engine's grandchild (engine → zygote → satellite):
- * an entry cannot make the monitor follow a process of someone else's. */
+/* Is @pid a resident launchpad (orrery-satellite --launchpad, see
+ * core/orr-launchpad.h) of the engine's own user? */
+static gboolean
+is_engines_launchpad (OrrProbe *probe, int pid)
+{
+  char path[64];
+  g_autofree char *cmdline = NULL;
+  gsize len = 0;
+  struct stat lp, engine;
+  gboolean flag = FALSE;
+
+  g_snprintf (path, sizeof path, "/proc/%d/cmdline", pid);
+  if (!g_file_get_contents (path, &cmdline, &len, NULL))
+    return FALSE;
+  for (gsize i = 0; i < len; i += strlen (cmdline + i) + 1)
+    flag |= strcmp (cmdline + i, "--launchpad") == 0;
+  if (!flag)
+    return FALSE;
+  g_snprintf (path, sizeof path, "/proc/%d", pid);
+  if (stat (path, &lp) != 0)
+    return FALSE;
+  g_snprintf (path, sizeof path, "/proc/%d", probe->engine_pid);
+  return stat (path, &engine) == 0 && lp.st_uid == engine.st_uid;
+}
+
+/* A satellite is the engine's grandchild (engine → zygote → satellite), or
+ * the child of its user's launchpad: an entry cannot make the monitor
+ * follow a process of someone else's. */
 static gboolean
 descends_from_engine (OrrProbe *probe, int ppid)
 {
   if (probe->engine_pid <= 0)
+    return TRUE;
+  if (ppid > 1 && is_engines_launchpad (probe, ppid))
     return TRUE;
   for (int generation = 0; generation < 3 && ppid > 1; generation++)
     {
