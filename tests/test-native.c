@@ -662,6 +662,15 @@ test_sqlite_types (void)
   /* SQLite keeps any value in any column: the driver reads a value stored
    * in another form than the declared type through its text, and so does
    * the native path. */
+  /* The SQLite ODBC driver (0.9998) reads two bytes past the end of a
+   * timestamp without seconds when it parses it (strtol over the heap
+   * buffer): harmless in practice, but AddressSanitizer stops there. */
+#ifdef __SANITIZE_ADDRESS__
+#define TS_WITHOUT_SECONDS "NULL"
+  g_test_message ("ASan build: the timestamp '2020-01-01 10:00' is left out, the SQLite ODBC driver over-reads it");
+#else
+#define TS_WITHOUT_SECONDS "'2020-01-01 10:00'"
+#endif
   exec_sql (odbc, "DROP TABLE IF EXISTS native_lite_mixed");
   exec_sql (odbc, "CREATE TABLE native_lite_mixed (id INTEGER, i INT, bi BIGINT, si SMALLINT, d DOUBLE,"
                   " b BOOLEAN, t TEXT, bl BLOB, dt DATE, ts TIMESTAMP)");
@@ -672,7 +681,7 @@ test_sqlite_types (void)
                   " (4, 3000000000, '010', '-5', ' 12', 'yes', 12345678901234567, '', '2020-01-01 10:00:00',"
                   "  '2020-01-01 10:00:00.123456789'),"
                   " (5, '', 9.9, 0.5, '0x10', 0.5, 1e300, x'', 2459000.5, 2459000.5),"
-                  " (6, ' 42', '-0', '1e3', 'inf', 'f', -0.0, x'00', '2020-02-30', '2020-01-01 10:00'),"
+                  " (6, ' 42', '-0', '1e3', 'inf', 'f', -0.0, x'00', '2020-02-30', " TS_WITHOUT_SECONDS "),"
                   " (7, '42 ', '99999999999999999999', '', 'nan', '', 'x', x'0102', '', ''),"
                   " (8, '010abc', '0x1Fz', '-12x', '1.5abc', '-1', x'ab0c', NULL, '2020-01-01garbage',"
                   "  '2020-01-01 10:00:00garbage'),"
