@@ -744,7 +744,7 @@ def native_rows():
         ("PG input, native (libpq binary COPY) vs psql \\copy … TO /dev/null (FORMAT binary)",
          "pg_read_native", "pg_read_psql", 1.5),
         ("PG input, ODBC (psqlODBC) vs the same psql \\copy", "pg_read_odbc", "pg_read_psql", None),
-        ("PG output of %s rows, native (COPY FROM STDIN) vs psql \\copy … FROM a CSV file" % wrows,
+        ("PG output of %s rows, native (connect + COPY FROM STDIN) vs psql \\copy … FROM a CSV file" % wrows,
          "pg_write_native", "pg_write_psql", 2.0),
         ("PG output of %s rows, ODBC parameter arrays vs the same psql \\copy" % wrows,
          "pg_write_odbc", "pg_write_psql", None),
