@@ -1581,6 +1581,7 @@ orr_isolation_job_encode_fork (OrrIsolationJob *job)
   OrrIsolation *self = job->isolation;
   OrrWireFork spec = { 0 };
   g_autoptr(GArray) cpus = NULL;
+  g_autoptr(GPtrArray) cgroups = NULL;
 
   if (!self->enabled)
     return orr_wire_encode_fork (&spec);
@@ -1607,6 +1608,15 @@ orr_isolation_job_encode_fork (OrrIsolationJob *job)
   spec.job_dir = job->dir;
   if (self->fork_flags & ORR_WIRE_FORK_MOUNT_NS)
     spec.hidden = self->hidden;
+  /* Made (with their limits) before the fork: the child moves itself into
+   * them first thing, cheaply (see orr-sandbox.c). */
+  if (job->cgroups->len > 1)
+    {
+      cgroups = g_ptr_array_new ();
+      for (guint i = 0; i + 1 < job->cgroups->len; i++)
+        g_ptr_array_add (cgroups, g_ptr_array_index (job->cgroups, i));
+      spec.cgroups = cgroups;
+    }
   return orr_wire_encode_fork (&spec);
 }
 

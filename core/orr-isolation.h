@@ -80,13 +80,15 @@ OrrIsolationJob *orr_isolation_job_new          (OrrIsolation     *self,
                                                  guint64           job_id,
                                                  const OrrLimits  *limits,
                                                  GError          **error);
-/* The FORK request that carries this sandbox to the satellite. */
+/* The FORK request that carries this sandbox to the satellite, with the
+ * job's cgroups the child moves itself into before anything else: call
+ * after orr_isolation_job_create_cgroups(). */
 GBytes          *orr_isolation_job_encode_fork  (OrrIsolationJob *job);
-/* Creates the job's cgroups (and its pool's) with the limits; may run while
- * the zygote forks. */
+/* Creates the job's cgroups (and its pool's) with the limits. */
 gboolean         orr_isolation_job_create_cgroups (OrrIsolationJob  *job,
                                                    GError          **error);
-/* Puts the satellite @pid in the job's cgroups (before it forks anything). */
+/* Puts the process @pid in the job's cgroups from outside (the satellite
+ * moves itself, see orr_isolation_job_encode_fork()). */
 gboolean         orr_isolation_job_attach       (OrrIsolationJob  *job,
                                                  int               pid,
                                                  GError          **error);

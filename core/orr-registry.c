@@ -811,6 +811,8 @@ _orr_registry_update (OrrRegistryEntry *entry,
 #define REQUEST_POLL_MS 100
 /* With inotify, a full look now and then all the same (a lost event). */
 #define REQUEST_RESCAN_MS 1000
+/* How long a job has been live before the engine starts watching. */
+#define WATCH_DELAY_MS 100
 
 /* The key in a request's name "cancel-<key>.<random>", or NULL. */
 static char *
@@ -1194,8 +1196,18 @@ static gpointer
 watch_thread_main (gpointer data)
 {
   g_autofree char *prefix = g_strdup_printf (ORR_REGISTRY_CANCEL_PREFIX "%d-", (int) getpid ());
-  int fd = inotify_init1 (IN_CLOEXEC | IN_NONBLOCK);
+  int fd;
 
+  /* Most jobs of a short-lived program (the CLI's trivial job) end within
+   * tens of milliseconds, before anyone could ask to cancel them, and
+   * setting up the watch walks every name the kernel caches for the shared
+   * directory (milliseconds of CPU on a busy host). So the watch starts
+   * once a job has been live for WATCH_DELAY_MS; the look that follows
+   * finds any request written meanwhile. */
+  do
+    g_usleep (WATCH_DELAY_MS * 1000);
+  while (!have_live_jobs ());
+  fd = inotify_init1 (IN_CLOEXEC | IN_NONBLOCK);
   if (fd >= 0 && inotify_add_watch (fd, registry_dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
     {
       close (fd);
@@ -1203,6 +1215,7 @@ watch_thread_main (gpointer data)
     }
   if (fd < 0)
     g_debug ("No inotify on %s: looking for cancel requests every %d ms", registry_dir, REQUEST_POLL_MS);
+  scan_requests ();
 
   for (;;)
     {

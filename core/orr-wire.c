@@ -579,6 +579,7 @@ orr_wire_fork_clear (OrrWireFork *spec)
   g_clear_pointer (&spec->cpus, g_array_unref);
   g_clear_pointer (&spec->job_dir, g_free);
   g_clear_pointer (&spec->hidden, g_ptr_array_unref);
+  g_clear_pointer (&spec->cgroups, g_ptr_array_unref);
 }
 
 GBytes *
@@ -587,6 +588,7 @@ orr_wire_encode_fork (const OrrWireFork *spec)
   GByteArray *out = g_byte_array_new ();
   guint n_cpus = spec->cpus ? spec->cpus->len : 0;
   guint n_hidden = spec->hidden ? spec->hidden->len : 0;
+  guint n_cgroups = spec->cgroups ? spec->cgroups->len : 0;
 
   put_u32 (out, spec->flags);
   put_u32 (out, spec->uid);
@@ -601,6 +603,9 @@ orr_wire_encode_fork (const OrrWireFork *spec)
   put_u32 (out, n_hidden);
   for (guint i = 0; i < n_hidden; i++)
     put_string (out, g_ptr_array_index (spec->hidden, i));
+  put_u32 (out, n_cgroups);
+  for (guint i = 0; i < n_cgroups; i++)
+    put_string (out, g_ptr_array_index (spec->cgroups, i));
   return g_byte_array_free_to_bytes (out);
 }
 
@@ -673,6 +678,22 @@ orr_wire_decode_fork (GBytes *payload, OrrWireFork *out, GError **error)
             reader_fail (&r, _("Malformed fork request: a hidden path is not a plain absolute path"));
           if (path)
             g_ptr_array_add (out->hidden, path);
+        }
+    }
+  n = get_u32 (&r, "cgroup count");
+  if (n > ORR_WIRE_MAX_CGROUPS)
+    reader_fail (&r, _("Malformed fork request: too many cgroups"));
+  if (r.error == NULL)
+    {
+      out->cgroups = g_ptr_array_new_with_free_func (g_free);
+      for (guint i = 0; i < n && r.error == NULL; i++)
+        {
+          char *path = get_string (&r, "cgroup");
+
+          if (path && !is_sandbox_path (path))
+            reader_fail (&r, _("Malformed fork request: a cgroup is not a plain absolute path"));
+          if (path)
+            g_ptr_array_add (out->cgroups, path);
         }
     }
   if (!reader_finish (&r, "fork request", error))

@@ -154,6 +154,7 @@ typedef enum {
 #define ORR_WIRE_FORK_ALL_FLAGS  0x1ffu
 #define ORR_WIRE_MAX_CPUS        4096   /* entries of a CPU list, and the highest CPU number + 1 */
 #define ORR_WIRE_MAX_HIDDEN      64
+#define ORR_WIRE_MAX_CGROUPS     32
 #define ORR_WIRE_MAX_PATH        4096
 
 typedef struct {
@@ -168,6 +169,9 @@ typedef struct {
   GArray *cpus;               /* guint32 CPU numbers for sched_setaffinity; NULL or empty: all */
   char *job_dir;              /* absolute, the job's working directory; "" or NULL: none */
   GPtrArray *hidden;          /* absolute paths shown empty inside (char *), or NULL */
+  GPtrArray *cgroups;         /* absolute directories of the job's cgroups (char *), made
+                               * and limited by the engine: the child moves itself into
+                               * each before anything else, or fails; NULL or empty: none */
 } OrrWireFork;
 
 void orr_wire_fork_clear (OrrWireFork *spec);

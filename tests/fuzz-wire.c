@@ -129,6 +129,9 @@ fuzz_fork (GBytes *payload)
   for (guint i = 0; i < spec.hidden->len; i++)
     if (((const char *) g_ptr_array_index (spec.hidden, i))[0] != '/')
       g_error ("fork: relative hidden path accepted");
+  for (guint i = 0; i < spec.cgroups->len; i++)
+    if (((const char *) g_ptr_array_index (spec.cgroups, i))[0] != '/')
+      g_error ("fork: relative cgroup accepted");
   again = orr_wire_encode_fork (&spec);
   orr_wire_fork_clear (&spec);
   check_same (payload, again, "fork");

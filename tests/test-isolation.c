@@ -85,6 +85,13 @@ on_message (OrrJob *job, guint kind, const char *text, Run *run)
 }
 
 static void
+on_message_text (OrrJob *job, guint kind, const char *text, GString *out)
+{
+  if (kind != ORR_JOB_MESSAGE_INFO)
+    g_string_append (out, text);
+}
+
+static void
 drain_messages (void)
 {
   while (g_main_context_iteration (NULL, FALSE))
@@ -927,6 +934,62 @@ test_cgroup_kill (void)
   orr_isolation_job_free (job);
 }
 
+/* The satellite moves itself into the job's cgroups (orr-sandbox.c): the
+ * script's first statement already runs in every one of them. */
+static void
+test_cgroups_first (void)
+{
+  g_autoptr(OrrJobSpec) spec = orr_job_spec_new ();
+  g_autoptr(OrrLimits) limits = limits_new ();
+  g_autoptr(OrrJob) job = NULL;
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_auto(GStrv) lines = NULL;
+  const char * const *cgroups;
+  const char *start;
+  guint n_cgroups = 0;
+
+  g_test_summary ("The script's first statement runs in every cgroup of the job (the pool's limits "
+                  "written), never outside one");
+  if (orr_isolation_get_backend (host, ORR_LIMIT_MEMORY) != ORR_LIMIT_BACKEND_CGROUP_V1 &&
+      orr_isolation_get_backend (host, ORR_LIMIT_MEMORY) != ORR_LIMIT_BACKEND_CGROUP_V2 &&
+      orr_isolation_get_backend (host, ORR_LIMIT_PROCESSES) != ORR_LIMIT_BACKEND_CGROUP_V1 &&
+      orr_isolation_get_backend (host, ORR_LIMIT_PROCESSES) != ORR_LIMIT_BACKEND_CGROUP_V2)
+    {
+      g_test_skip ("No cgroup for this engine");
+      return;
+    }
+  limits->max_processes = 16;
+  limits->max_memory_bytes = 512 * 1024 * 1024;
+  spec->script = g_strdup ("_cgroups = open('/proc/self/cgroup').read()\n"
+                           "print('cgroups<' + _cgroups + '>', flush=True)\n");
+  spec->limits = orr_limits_copy (limits);
+  job = orr_engine_submit (engine, conn, spec);
+  g_signal_connect (job, "message", G_CALLBACK (on_message_text), out);
+  orr_job_wait (job);
+  drain_messages ();
+  g_assert_no_error ((GError *) orr_job_get_error (job));
+  start = strstr (out->str, "cgroups<");
+  g_assert_nonnull (start);
+  lines = g_strsplit (start + strlen ("cgroups<"), "\n", -1);
+  g_assert_nonnull (job->isolation);
+  for (cgroups = orr_isolation_job_get_cgroups (job->isolation); *cgroups; cgroups++)
+    {
+      gboolean found = FALSE;
+
+      n_cgroups++;
+      /* hierarchy-ID:controllers:path, the path below the hierarchy's mount. */
+      for (guint i = 0; lines[i] && !found; i++)
+        {
+          const char *path = strchr (lines[i], ':') ? strchr (strchr (lines[i], ':') + 1, ':') : NULL;
+
+          found = path && path[1] == '/' && path[2] != '\0' && g_str_has_suffix (*cgroups, path + 1);
+        }
+      if (!found)
+        g_error ("The script's first statement ran outside the job's cgroup %s:\n%s", *cgroups, start);
+    }
+  g_assert_cmpuint (n_cgroups, >, 0);
+}
+
 /* ------------------------------------------------------------ as a user */
 
 static void
@@ -1038,6 +1101,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/Orr/Isolation/report", test_report);
   g_test_add_func ("/Orr/Isolation/cgroup-kill", test_cgroup_kill);
+  g_test_add_func ("/Orr/Isolation/cgroups-first", test_cgroups_first);
   g_test_add_func ("/Orr/Isolation/sandbox/view", test_view);
   g_test_add_func ("/Orr/Isolation/sandbox/identity-per-job", test_identity_per_job);
   g_test_add_func ("/Orr/Isolation/hostile/fork-bomb", test_fork_bomb);

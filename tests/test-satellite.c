@@ -1559,6 +1559,33 @@ test_zygote_sandbox (void)
                      "Cannot isolate the job: opening the job directory: No such file or directory");
     g_assert_cmpstr (reply->out->str, ==, "");
   }
+  /* The job's cgroups come first: one the child cannot join ends the job,
+   * which never runs outside it. */
+  {
+    static const struct { const char *dir, *message; } bad[] = {
+      { "/nonexistent-orrery-cgroup",
+        "Cannot isolate the job: joining the cgroup /nonexistent-orrery-cgroup: No such file or directory" },
+      { "/tmp", "Cannot isolate the job: joining the cgroup /tmp: Operation not supported" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+      {
+        g_autoptr(Reply) reply = NULL;
+        g_autoptr(GPtrArray) cgroups = g_ptr_array_new ();
+        OrrWireFork broken = sandbox;
+        int status;
+
+        g_ptr_array_add (cgroups, (char *) bad[i].dir);
+        broken.cgroups = cgroups;
+        zygote_run_sandboxed (zygote, "print('never')", &broken, &reply, &status);
+        g_assert_true (WIFEXITED (status));
+        g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+        g_assert_true (reply->failed);
+        g_assert_cmpstr (reply->error.kind, ==, "OrrerySandboxError");
+        g_assert_cmpstr (reply->error.message, ==, bad[i].message);
+        g_assert_cmpstr (reply->out->str, ==, "");
+      }
+  }
 
   close (zygote->sock);
   zygote->sock = -1;

@@ -270,6 +270,7 @@ decode_fork_any (GBytes *payload, GError **error)
       g_assert_null (spec.cpus);
       g_assert_null (spec.job_dir);
       g_assert_null (spec.hidden);
+      g_assert_null (spec.cgroups);
       return FALSE;
     }
   orr_wire_fork_clear (&spec);
@@ -295,6 +296,9 @@ make_fork (OrrWireFork *spec)
   spec->hidden = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (spec->hidden, g_strdup ("/etc/odbc.ini"));
   g_ptr_array_add (spec->hidden, g_strdup ("/home/" UNICODE_TEXT));
+  spec->cgroups = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (spec->cgroups, g_strdup ("/sys/fs/cgroup/memory/orrery/default/job-12-34"));
+  g_ptr_array_add (spec->cgroups, g_strdup ("/sys/fs/cgroup/orrery/" UNICODE_TEXT "/job-12-34"));
 }
 
 static gboolean
@@ -491,7 +495,7 @@ test_fork_round_trip (void)
   g_autoptr(GError) error = NULL;
 
   g_test_summary ("A FORK request's sandbox decodes to exactly what was encoded; one with nothing asked "
-                  "decodes to no flag, no CPU, no job directory and nothing hidden");
+                  "decodes to no flag, no CPU, no job directory, nothing hidden and no cgroup");
 
   make_fork (&spec);
   payload = orr_wire_encode_fork (&spec);
@@ -507,6 +511,9 @@ test_fork_round_trip (void)
   g_assert_cmpstr (back.job_dir, ==, spec.job_dir);
   g_assert_cmpuint (back.hidden->len, ==, 2);
   g_assert_cmpstr (g_ptr_array_index (back.hidden, 1), ==, "/home/" UNICODE_TEXT);
+  g_assert_cmpuint (back.cgroups->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (back.cgroups, 0), ==, g_ptr_array_index (spec.cgroups, 0));
+  g_assert_cmpstr (g_ptr_array_index (back.cgroups, 1), ==, g_ptr_array_index (spec.cgroups, 1));
   orr_wire_fork_clear (&back);
   orr_wire_fork_clear (&spec);
 
@@ -517,36 +524,41 @@ test_fork_round_trip (void)
   g_assert_cmpuint (back.cpus->len, ==, 0);
   g_assert_cmpstr (back.job_dir, ==, "");
   g_assert_cmpuint (back.hidden->len, ==, 0);
+  g_assert_cmpuint (back.cgroups->len, ==, 0);
   orr_wire_fork_clear (&back);
 }
 
 static void
 test_fork_refused (void)
 {
-  static const struct { guint32 flags, uid; guint32 cpu; const char *dir, *hidden, *what; } bad[] = {
-    { 1u << 9, 0, 0, "", "/x", "unknown sandbox flags" },
-    { ORR_WIRE_FORK_IDENTITY, 0, 0, "", "/x", "cannot be root" },
-    { 0, 0, ORR_WIRE_MAX_CPUS, "", "/x", "CPU number out of range" },
-    { 0, 0, 0, "relative/dir", "/x", "job directory" },
-    { 0, 0, 0, "/run/../etc", "/x", "job directory" },
-    { 0, 0, 0, "/run/orrery/.", "/x", "job directory" },
-    { 0, 0, 0, "", "etc/shadow", "hidden path" },
-    { 0, 0, 0, "", "/etc/../root", "hidden path" },
+  static const struct { guint32 flags, uid; guint32 cpu; const char *dir, *hidden, *cgroup, *what; } bad[] = {
+    { 1u << 9, 0, 0, "", "/x", "/c", "unknown sandbox flags" },
+    { ORR_WIRE_FORK_IDENTITY, 0, 0, "", "/x", "/c", "cannot be root" },
+    { 0, 0, ORR_WIRE_MAX_CPUS, "", "/x", "/c", "CPU number out of range" },
+    { 0, 0, 0, "relative/dir", "/x", "/c", "job directory" },
+    { 0, 0, 0, "/run/../etc", "/x", "/c", "job directory" },
+    { 0, 0, 0, "/run/orrery/.", "/x", "/c", "job directory" },
+    { 0, 0, 0, "", "etc/shadow", "/c", "hidden path" },
+    { 0, 0, 0, "", "/etc/../root", "/c", "hidden path" },
+    { 0, 0, 0, "", "/x", "sys/fs/cgroup/memory", "cgroup" },
+    { 0, 0, 0, "", "/x", "/sys/fs/cgroup/memory/../../../proc", "cgroup" },
   };
 
   g_test_summary ("A FORK request with unknown flags, a root worker identity, a CPU beyond the bound, or "
-                  "a job directory or hidden path that is not a plain absolute path is refused");
+                  "a job directory, hidden path or cgroup that is not a plain absolute path is refused");
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_autoptr(GPtrArray) hidden = g_ptr_array_new ();
+      g_autoptr(GPtrArray) cgroups = g_ptr_array_new ();
       g_autoptr(GArray) cpus = g_array_new (FALSE, FALSE, sizeof (guint32));
       OrrWireFork spec = { .flags = bad[i].flags, .uid = bad[i].uid, .gid = 1, .cpus = cpus,
-                           .job_dir = (char *) bad[i].dir, .hidden = hidden };
+                           .job_dir = (char *) bad[i].dir, .hidden = hidden, .cgroups = cgroups };
       g_autoptr(GBytes) payload = NULL;
       g_autoptr(GError) error = NULL;
 
       g_array_append_val (cpus, bad[i].cpu);
       g_ptr_array_add (hidden, (char *) bad[i].hidden);
+      g_ptr_array_add (cgroups, (char *) bad[i].cgroup);
       payload = orr_wire_encode_fork (&spec);
       g_assert_false (decode_fork_any (payload, &error));
       g_assert_error (error, ORR_ERROR, ORR_ERROR_PROTOCOL);
