@@ -71,6 +71,7 @@ typedef struct {
   int sock;
   OrrCatalog *catalog;
   gboolean rejected;      /* refused at admission or by the queue */
+  gboolean admitted;      /* admission read the catalog: it exists */
   gint64 started_at;      /* wall clock, µs */
 } JobRun;
 
@@ -979,7 +980,8 @@ log_job (JobRun *run, OrrOutcome outcome)
   const char *principal;
   int version;
 
-  version = orr_catalog_get_version (run->catalog, &error);
+  /* Admitted, the job read the catalog: no need to ask again. */
+  version = run->admitted ? 1 : orr_catalog_get_version (run->catalog, &error);
   if (version == 0)
     return;   /* no catalog yet: nothing to log into (the job was rejected as disabled) */
   principal = version > 0 ? orr_catalog_get_principal (run->catalog, &error) : NULL;
@@ -1110,6 +1112,7 @@ job_thread (gpointer data)
       run->rejected = TRUE;
       goto out;
     }
+  run->admitted = TRUE;
   orr_limits_free (job->limits);
   job->limits = limits;
   job->timeout_ms = job->spec->timeout_ms;
