@@ -25,8 +25,6 @@
  * its socket before exec, so this is only ever a few milliseconds). */
 #define START_RACE_TIMEOUT_MS 5000
 #define MAX_IDLE_S (7 * 24 * 3600)
-/* Not translated: the client recognises it. */
-#define CLOSED_PREFIX "The launchpad closed the connection: "
 
 static gboolean
 check_private_dir (const char *path, GError **error)
@@ -218,8 +216,10 @@ start_launchpad (const char               *satellite,
   return ok;
 }
 
+/* @closed: whether the launchpad hung up before it said it was ready (one
+ * that found itself out of date does that to its waiting clients). */
 static gboolean
-receive_ready (int fd, int timeout_ms, char ***versions, GError **error)
+receive_ready (int fd, int timeout_ms, char ***versions, gboolean *closed, GError **error)
 {
   struct pollfd pfd = { fd, POLLIN, 0 };
   g_autoptr(OrrWireMessage) msg = NULL;
@@ -234,16 +234,12 @@ receive_ready (int fd, int timeout_ms, char ***versions, GError **error)
                    timeout_ms / 1000);
       return FALSE;
     }
+  *closed = FALSE;
   msg = orr_wire_recv (fd, error);
   if (msg == NULL)
     {
-      if (error && *error)
-        {
-          g_autofree char *why = g_strdup ((*error)->message);
-
-          g_clear_error (error);
-          g_set_error (error, ORR_ERROR, ORR_ERROR_SATELLITE, "%s%s", CLOSED_PREFIX, why);
-        }
+      *closed = TRUE;
+      g_prefix_error (error, _("The launchpad closed the connection: "));
       return FALSE;
     }
   if (msg->type != ORR_WIRE_READY || (*versions = orr_wire_decode_strings (msg->payload, 3, error)) == NULL)
@@ -290,6 +286,7 @@ orr_launchpad_connect (const char         *satellite_path,
   guint idle_s;
   gboolean started = FALSE;
   gboolean retried = FALSE;
+  gboolean closed = FALSE;
   g_autoptr(GError) ready_error = NULL;
   int lock_fd = -1;
   int fd = -1;
@@ -385,12 +382,12 @@ again:
 
   if (!check_server (fd, sock_path, error))
     goto fail;
-  if (!receive_ready (fd, ready_timeout_ms, versions, &ready_error))
+  if (!receive_ready (fd, ready_timeout_ms, versions, &closed, &ready_error))
     {
       /* A launchpad that found itself out of date (its binary or a library
        * was replaced) drops its waiting clients and gives up its socket and
        * lock: try once more, which starts a current one. */
-      if (!retried && g_str_has_prefix (ready_error->message, CLOSED_PREFIX))
+      if (!retried && closed)
         {
           retried = TRUE;
           g_clear_error (&ready_error);
