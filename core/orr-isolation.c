@@ -1620,23 +1620,6 @@ orr_isolation_job_encode_fork (OrrIsolationJob *job)
   return orr_wire_encode_fork (&spec);
 }
 
-gboolean
-orr_isolation_job_attach (OrrIsolationJob  *job,
-                          int               pid,
-                          GError          **error)
-{
-  g_autofree char *value = g_strdup_printf ("%d", pid);
-
-  g_return_val_if_fail (pid > 0, FALSE);
-  for (guint i = 0; i + 1 < job->cgroups->len; i++)
-    if (!write_text (g_ptr_array_index (job->cgroups, i), "cgroup.procs", value, error))
-      {
-        g_prefix_error (error, _("Cannot put the satellite in its cgroup: "));
-        return FALSE;
-      }
-  return TRUE;
-}
-
 static const char *
 job_cgroup (OrrIsolationJob *job,
             Controller       c)

@@ -87,11 +87,6 @@ GBytes          *orr_isolation_job_encode_fork  (OrrIsolationJob *job);
 /* Creates the job's cgroups (and its pool's) with the limits. */
 gboolean         orr_isolation_job_create_cgroups (OrrIsolationJob  *job,
                                                    GError          **error);
-/* Puts the process @pid in the job's cgroups from outside (the satellite
- * moves itself, see orr_isolation_job_encode_fork()). */
-gboolean         orr_isolation_job_attach       (OrrIsolationJob  *job,
-                                                 int               pid,
-                                                 GError          **error);
 /* Once the satellite exited: reads which limit was hit, kills whatever is
  * left in the job's cgroups, removes them, the job directory and the worker
  * identity. Idempotent. */
